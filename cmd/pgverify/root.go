@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pgverify/pgverify/internal/dbconn"
+)
+
+// Exit codes, the contract documented in README.md.
+const (
+	exitOK       = 0 // verified equal / clean
+	exitFindings = 1 // differences or findings
+	exitError    = 2 // could not verify: error or bad input
+)
+
+// errFindings is returned by a command that has written its report and found
+// differences or findings; it maps to exit code 1 and prints nothing more.
+var errFindings = errors.New("differences found")
+
+// flagError marks bad usage: the message is followed by a usage hint.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+func flagErrorf(format string, a ...any) error { return &flagError{fmt.Errorf(format, a...)} }
+
+// Execute runs the CLI and decides the exit code; it is the only place that does.
+func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errFindings):
+		return exitFindings
+	}
+	msg := dbconn.Redact(err.Error())
+	// One line: the first line names the problem; details belong in --verbose output.
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	fmt.Fprintln(stderr, "pgverify: "+msg)
+	var fe *flagError
+	if errors.As(err, &fe) || isCobraUsageError(err) {
+		fmt.Fprintln(stderr, "Run 'pgverify --help' for usage.")
+	}
+	return exitError
+}
+
+// isCobraUsageError recognises cobra's own flag and argument errors.
+func isCobraUsageError(err error) bool {
+	m := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand", "unknown command", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "required flag", "if any flags in the group"} {
+		if strings.Contains(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pgverify",
+		Short: "Prove no data was lost moving PostgreSQL through logical replication",
+		Long: `pgverify compares a source and a target PostgreSQL cluster (any majors 13-18)
+and proves they hold the same rows, schema and sequences, before and after a
+switch. Exit codes: 0 verified, 1 differences or findings, 2 could not verify.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(commands()...)
+	return root
+}

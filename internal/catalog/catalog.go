@@ -1,0 +1,168 @@
+package catalog
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+//go:embed sql/tables.sql
+var tablesSQL string
+
+// Querier is what catalog reads need: a *pgx.Conn or a pgx.Tx.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Column describes one table column as the comparison needs it.
+type Column struct {
+	Name string `json:"name"`
+	// Type is format_type() of the declared type, safe to use in a cast.
+	Type    string `json:"type"`
+	TypeOID uint32 `json:"type_oid"`
+	// BaseType is the type under any domains (pg_type.typname).
+	BaseType       string `json:"base_type"`
+	BaseTypeSchema string `json:"base_type_schema"`
+	// BaseTypeSQL is format_type() of the base type, for casts.
+	BaseTypeSQL string `json:"base_type_sql"`
+	// TypeKind is pg_type.typtype of the base type: b, c, e, r, m, p.
+	TypeKind string `json:"type_kind"`
+	// Category is pg_type.typcategory of the base type (A = array, ...).
+	Category   string `json:"category"`
+	ElemType   string `json:"elem_type"`
+	ElemSchema string `json:"elem_schema"`
+	NotNull    bool   `json:"not_null"`
+	Generated  string `json:"generated"`
+	Collation  string `json:"collation"`
+}
+
+// Table is a user table.
+type Table struct {
+	OID    uint32
+	Schema string
+	Name   string
+	// Display is schema.name quoted only where Postgres needs it.
+	Display     string
+	Kind        string // r plain, p partitioned
+	Persistence string // p permanent, u unlogged
+	EstRows     float64
+	Pages       int64
+	PrimaryKey  []string
+	Columns     []Column
+}
+
+// Ident is the fully quoted name, for SQL.
+func (t *Table) Ident() string { return pgx.Identifier{t.Schema, t.Name}.Sanitize() }
+
+// Column returns the named column.
+func (t *Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// ListTables reads every user table.
+func ListTables(ctx context.Context, q Querier) ([]Table, error) {
+	rows, err := q.Query(ctx, tablesSQL)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	defer rows.Close()
+	var out []Table
+	for rows.Next() {
+		var t Table
+		var oid int64
+		var cols []byte
+		if err := rows.Scan(&oid, &t.Schema, &t.Name, &t.Display, &t.Kind, &t.Persistence,
+			&t.EstRows, &t.Pages, &t.PrimaryKey, &cols); err != nil {
+			return nil, fmt.Errorf("listing tables: %w", err)
+		}
+		t.OID = uint32(oid)
+		if err := json.Unmarshal(cols, &t.Columns); err != nil {
+			return nil, fmt.Errorf("listing columns of %s: %w", t.Display, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Key is schema.name unquoted, what --table patterns match.
+func Key(schema, name string) string { return schema + "." + name }
+
+// Selection filters tables by --table and --exclude glob patterns matched
+// against schema.name (a pattern without a dot matches the name in any schema).
+type Selection struct {
+	Include []string
+	Exclude []string
+}
+
+// Validate rejects malformed patterns before any database work.
+func (s Selection) Validate() error {
+	for _, p := range append(append([]string{}, s.Include...), s.Exclude...) {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("bad table pattern %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func matches(p, schema, name string) bool {
+	if !strings.Contains(p, ".") {
+		ok, _ := path.Match(p, name)
+		return ok
+	}
+	ok, _ := path.Match(p, Key(schema, name))
+	return ok
+}
+
+// Match reports whether a table is selected.
+func (s Selection) Match(schema, name string) bool {
+	if len(s.Include) > 0 {
+		in := false
+		for _, p := range s.Include {
+			if matches(p, schema, name) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	for _, p := range s.Exclude {
+		if matches(p, schema, name) {
+			return false
+		}
+	}
+	return true
+}
+
+// Unmatched returns the --table patterns that match none of the given
+// tables: a typo must not silently verify nothing.
+func (s Selection) Unmatched(keys [][2]string) []string {
+	var out []string
+	for _, p := range s.Include {
+		hit := false
+		for _, k := range keys {
+			if matches(p, k[0], k[1]) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,50 @@
+package dbconn
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRedact(t *testing.T) {
+	cases := map[string]string{
+		"postgres://bob:s3cret@db:5432/app":                 "postgres://bob:xxxxx@db:5432/app",
+		"postgresql://bob:s3%40cret@db/app?sslmode=require": "postgresql://bob:xxxxx@db/app?sslmode=require",
+		"host=db password=s3cret dbname=app":                "host=db password=xxxxx dbname=app",
+		"host=db password='s3 cret' dbname=app":             "host=db password=xxxxx dbname=app",
+		"postgres://db/app?password=s3cret&sslmode=off":     "postgres://db/app?password=xxxxx&sslmode=off",
+		"postgres://bob@db/app":                             "postgres://bob@db/app",
+	}
+	for in, want := range cases {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMalformedDSN(t *testing.T) {
+	_, err := Connect(context.Background(), "postgres://bob:s3cret@db:notaport/app", Options{Role: "source"})
+	var de *DSNError
+	if !errors.As(err, &de) {
+		t.Fatalf("want DSNError, got %T %v", err, err)
+	}
+	if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error leaks password or spans lines: %q", err)
+	}
+	if !strings.Contains(err.Error(), "invalid source connection string") {
+		t.Fatalf("unclear error: %q", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	// Port 1 on loopback refuses at once.
+	_, err := Connect(context.Background(), "postgres://bob:s3cret@127.0.0.1:1/app?connect_timeout=2", Options{Role: "target"})
+	var ce *ConnectError
+	if !errors.As(err, &ce) || ce.Kind != Unreachable {
+		t.Fatalf("want unreachable ConnectError, got %T %v", err, err)
+	}
+	if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error leaks password or spans lines: %q", err)
+	}
+}
