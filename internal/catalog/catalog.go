@@ -27,6 +27,8 @@ type Column struct {
 	// Type is format_type() of the declared type, safe to use in a cast.
 	Type    string `json:"type"`
 	TypeOID uint32 `json:"type_oid"`
+	// IsDomain is set when the declared type is a domain over BaseType.
+	IsDomain bool `json:"is_domain"`
 	// BaseType is the type under any domains (pg_type.typname).
 	BaseType       string `json:"base_type"`
 	BaseTypeSchema string `json:"base_type_schema"`

@@ -17,15 +17,16 @@ SELECT c.oid::int8,
        c.relpersistence::text,
        c.reltuples::float8,
        c.relpages::int8,
-       coalesce((SELECT array_agg(k.attname::text ORDER BY k.ord)
-                 FROM pg_index i,
-                      unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)
-                      JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = u.attnum
+       coalesce((SELECT array_agg(k.attname::text ORDER BY u.ord)
+                 FROM pg_index i
+                 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)
+                 JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = u.attnum
                  WHERE i.indrelid = c.oid AND i.indisprimary), '{}') AS pk,
        coalesce((SELECT json_agg(json_build_object(
                     'name', a.attname::text,
                     'type', format_type(a.atttypid, a.atttypmod),
                     'type_oid', a.atttypid::int8,
+                    'is_domain', b.depth > 0,
                     'base_type', bt.typname::text,
                     'base_type_schema', btn.nspname::text,
                     'base_type_sql', format_type(bt.oid, NULL),
