@@ -119,6 +119,9 @@ func (s Selection) Validate() error {
 }
 
 func matches(p, schema, name string) bool {
+	// Accept names as reports print them (public."Order Items"): quotes only
+	// delimit, they are not part of the name.
+	p = strings.ReplaceAll(p, `"`, "")
 	if !strings.Contains(p, ".") {
 		ok, _ := path.Match(p, name)
 		return ok

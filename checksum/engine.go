@@ -1,0 +1,880 @@
+package checksum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pgverify/pgverify/internal/catalog"
+	"github.com/pgverify/pgverify/internal/dbconn"
+)
+
+// Options configure a comparison.
+type Options struct {
+	SourceDSN, TargetDSN   string
+	SourceConn, TargetConn dbconn.Options
+	Selection              catalog.Selection
+	// Jobs is how many ranges are hashed at once (each on both sides).
+	Jobs int
+	// MaxDiffs caps the differing rows listed per table.
+	MaxDiffs int
+	// RangeRows is the target size of the ranges a table is cut into.
+	RangeRows int64
+	// LeafRows: a differing range this small is compared row by row;
+	// larger ones are split first.
+	LeafRows int64
+	// NoKeyDiffRows: tables without a primary key are compared row by row
+	// (as multisets of row hashes) only up to this many rows.
+	NoKeyDiffRows int64
+	// Rechecks is how many times differing rows are re-read after the target
+	// has caught up, when the target subscribes to the source.
+	Rechecks int
+	// CatchUpTimeout bounds each wait for the subscriber to catch up.
+	CatchUpTimeout time.Duration
+	// Progress, if set, receives progress events.
+	Progress Progress
+}
+
+// Progress receives progress from a run; calls may come from any goroutine.
+type Progress interface {
+	Start(tables int, estRows int64)
+	Advance(rows int64)
+	Finish()
+}
+
+type noProgress struct{}
+
+func (noProgress) Start(int, int64) {}
+func (noProgress) Advance(int64)    {}
+func (noProgress) Finish()          {}
+
+func (o *Options) defaults() {
+	if o.Jobs <= 0 {
+		o.Jobs = 4
+	}
+	if o.MaxDiffs <= 0 {
+		o.MaxDiffs = 100
+	}
+	if o.RangeRows <= 0 {
+		o.RangeRows = 50_000
+	}
+	if o.LeafRows <= 0 {
+		o.LeafRows = 50_000
+	}
+	if o.NoKeyDiffRows <= 0 {
+		o.NoKeyDiffRows = 2_000_000
+	}
+	if o.Rechecks < 0 {
+		o.Rechecks = 0
+	}
+	if o.CatchUpTimeout <= 0 {
+		o.CatchUpTimeout = 60 * time.Second
+	}
+	if o.Progress == nil {
+		o.Progress = noProgress{}
+	}
+	if o.SourceConn.Role == "" {
+		o.SourceConn.Role = "source"
+	}
+	if o.TargetConn.Role == "" {
+		o.TargetConn.Role = "target"
+	}
+}
+
+// tableJob is the work and state for one table present on both sides.
+type tableJob struct {
+	res      *TableResult
+	src, tgt catalog.Table
+	srcCols  []catalog.Column
+	key      []string
+	ssql     sideSQL
+	tsql     sideSQL
+	ranges   []keyRange
+	slots    []rangeResult
+	budget   atomic.Int64 // differences still allowed to be collected
+	mu       sync.Mutex
+	err      error
+	caughtUp bool      // the target had applied past the source snapshot before its own
+	started  time.Time // first range began
+	ended    time.Time // last range ended
+}
+
+// mark records that work on the table ran from t0 until now.
+func (j *tableJob) mark(t0 time.Time) {
+	now := time.Now()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.started.IsZero() || t0.Before(j.started) {
+		j.started = t0
+	}
+	if now.After(j.ended) {
+		j.ended = now
+	}
+}
+
+func (j *tableJob) fail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.err = err
+	}
+}
+
+type rangeResult struct {
+	srcCount, tgtCount int64
+	srcSum, tgtSum     string
+	diffs              []rowDiff
+	leaves             []keyRange // ranges compared row by row that held differences
+	truncated          bool
+}
+
+// rowDiff is a differing row before it is turned into a Difference.
+type rowDiff struct {
+	kind     DiffKind
+	key      []string
+	src, tgt []int64 // per-column hashes (nil when absent)
+	row      []*string
+}
+
+func (d rowDiff) fingerprint() string {
+	return fmt.Sprint(d.kind, d.key, d.src, d.tgt)
+}
+
+// pair is one worker: a source and a target connection in the shared snapshots.
+type pair struct {
+	src, tgt *pgx.Conn
+}
+
+// Run compares the selected tables of source and target.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	opts.defaults()
+	if err := opts.Selection.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	src, err := openSide(ctx, opts.SourceDSN, opts.SourceConn)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close(context.Background())
+	tgt, err := openSide(ctx, opts.TargetDSN, opts.TargetConn)
+	if err != nil {
+		return nil, err
+	}
+	defer tgt.close(context.Background())
+
+	res := &Result{}
+	res.Summary.SourceVersion, res.Summary.TargetVersion = src.version, tgt.version
+
+	lsn, err := src.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Summary.SnapshotLSN = lsn
+	live, err := detectReplication(ctx, src.coord, tgt.coord)
+	if err != nil {
+		return nil, err
+	}
+	var liveNote string
+	if live != nil {
+		res.Summary.Replication = live.describe()
+		ok, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			liveNote = fmt.Sprintf("the target had not caught up to the source snapshot (%s) after %s; differences were re-checked", lsn, opts.CatchUpTimeout)
+		}
+	}
+	if _, err := tgt.begin(ctx); err != nil {
+		return nil, err
+	}
+
+	srcTables, err := catalog.ListTables(ctx, src.coord)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	tgtTables, err := catalog.ListTables(ctx, tgt.coord)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	jobs, err := pairTables(res, srcTables, tgtTables, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		j.caughtUp = live != nil && liveNote == ""
+		if liveNote != "" {
+			j.res.Notes = append(j.res.Notes, liveNote)
+		}
+	}
+
+	pool, closePool, err := openPool(ctx, src, tgt, min(opts.Jobs, max(1, len(jobs)*4)))
+	if err != nil {
+		return nil, err
+	}
+	defer closePool()
+
+	if err := planRanges(ctx, jobs, pool, src, tgt, opts); err != nil {
+		return nil, err
+	}
+	var est int64
+	for _, j := range jobs {
+		est += int64(max(j.src.EstRows, 0))
+	}
+	opts.Progress.Start(len(jobs), est)
+	if err := hashRanges(ctx, jobs, pool, src, tgt, opts); err != nil {
+		opts.Progress.Finish()
+		return nil, err
+	}
+	opts.Progress.Finish()
+	for _, j := range jobs {
+		finishTable(j, opts)
+	}
+	if live != nil && opts.Rechecks > 0 {
+		for _, j := range jobs {
+			if j.err == nil && j.res.Status == StatusMismatch {
+				t0 := time.Now()
+				err := recheck(ctx, j, src, tgt, live, opts)
+				j.mark(t0)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					j.res.Notes = append(j.res.Notes, "re-check failed: "+err.Error())
+				}
+			}
+		}
+	}
+	for _, j := range jobs {
+		j.res.Duration = j.ended.Sub(j.started)
+	}
+	sort.Slice(res.Tables, func(a, b int) bool { return res.Tables[a].Table < res.Tables[b].Table })
+	res.summarize(time.Since(start))
+	return res, nil
+}
+
+// pairTables matches tables by schema and name and applies the selection.
+func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options) ([]*tableJob, error) {
+	sel := opts.Selection
+	byKey := map[string]catalog.Table{}
+	var keys [][2]string
+	for _, t := range tgtTables {
+		byKey[catalog.Key(t.Schema, t.Name)] = t
+		keys = append(keys, [2]string{t.Schema, t.Name})
+	}
+	seen := map[string]bool{}
+	for _, t := range srcTables {
+		keys = append(keys, [2]string{t.Schema, t.Name})
+	}
+	if miss := sel.Unmatched(keys); len(miss) > 0 {
+		return nil, fmt.Errorf("no table matches --table %s on either side", strings.Join(miss, ", "))
+	}
+	// Each table gets its own result slot; jobs point into it.
+	for _, t := range srcTables {
+		if !sel.Match(t.Schema, t.Name) {
+			continue
+		}
+		k := catalog.Key(t.Schema, t.Name)
+		seen[k] = true
+		if _, ok := byKey[k]; !ok {
+			res.Tables = append(res.Tables, TableResult{Table: t.Display, Status: StatusMissingOnTarget})
+			continue
+		}
+		res.Tables = append(res.Tables, TableResult{Table: t.Display})
+	}
+	for _, t := range tgtTables {
+		k := catalog.Key(t.Schema, t.Name)
+		if sel.Match(t.Schema, t.Name) && !seen[k] {
+			res.Tables = append(res.Tables, TableResult{Table: t.Display, Status: StatusMissingOnSource})
+		}
+	}
+	var jobs []*tableJob
+	i := 0
+	for _, t := range srcTables {
+		if !sel.Match(t.Schema, t.Name) {
+			continue
+		}
+		r := &res.Tables[i]
+		i++
+		tt, ok := byKey[catalog.Key(t.Schema, t.Name)]
+		if !ok {
+			continue
+		}
+		j := &tableJob{res: r, src: t, tgt: tt}
+		sc, tc, notes, err := alignColumns(t, tt)
+		r.Notes = append(r.Notes, notes...)
+		if err != nil {
+			r.Status, r.Error = StatusError, err.Error()
+			continue
+		}
+		j.srcCols = sc
+		j.key = t.PrimaryKey
+		if len(j.key) == 0 {
+			r.NoKey = true
+			r.Notes = append(r.Notes, "no primary key: compared as a multiset of whole rows")
+		}
+		j.ssql = newSideSQL(t, sc, j.key)
+		j.tsql = newSideSQL(tt, tc, j.key)
+		j.budget.Store(int64(opts.MaxDiffs))
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+func openPool(ctx context.Context, src, tgt *side, n int) (chan *pair, func(), error) {
+	pool := make(chan *pair, n)
+	var all []*pair
+	closeAll := func() {
+		for _, p := range all {
+			if p.src != nil {
+				p.src.Close(context.Background())
+			}
+			if p.tgt != nil {
+				p.tgt.Close(context.Background())
+			}
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	all = make([]*pair, n)
+	for i := range all {
+		all[i] = &pair{}
+		p := all[i]
+		g.Go(func() (err error) {
+			if p.src, err = src.worker(gctx); err != nil {
+				return err
+			}
+			p.tgt, err = tgt.worker(gctx)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	for _, p := range all {
+		pool <- p
+	}
+	return pool, closeAll, nil
+}
+
+// withPair runs f with a worker; a failed query leaves the worker's
+// transactions aborted, so they are reset (same snapshot) before reuse.
+func withPair(ctx context.Context, pool chan *pair, src, tgt *side, f func(p *pair) error) error {
+	var p *pair
+	select {
+	case p = <-pool:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	err := f(p)
+	if err != nil && ctx.Err() == nil {
+		if rerr := src.reset(ctx, p.src); rerr != nil {
+			pool <- p
+			return fmt.Errorf("%w (and resetting the source worker failed: %v)", err, rerr)
+		}
+		if rerr := tgt.reset(ctx, p.tgt); rerr != nil {
+			pool <- p
+			return fmt.Errorf("%w (and resetting the target worker failed: %v)", err, rerr)
+		}
+	}
+	pool <- p
+	return err
+}
+
+// both runs one function per side at once.
+func both(fs, ft func() error) error {
+	var g errgroup.Group
+	g.Go(fs)
+	g.Go(ft)
+	return g.Wait()
+}
+
+// planRanges cuts each keyed table into ranges from a block sample of the
+// source's keys: no full scan, and the first and last ranges are open.
+func planRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt *side, opts Options) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	for _, j := range jobs {
+		g.Go(func() error {
+			t0 := time.Now()
+			err := withPair(gctx, pool, src, tgt, func(p *pair) error {
+				ranges, err := sampleRanges(gctx, p.src, j, opts.RangeRows)
+				j.ranges = ranges
+				return err
+			})
+			j.mark(t0)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				j.fail(fmt.Errorf("planning ranges: %w", err))
+				j.ranges = nil
+			}
+			j.slots = make([]rangeResult, len(j.ranges))
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func sampleRanges(ctx context.Context, conn *pgx.Conn, j *tableJob, rangeRows int64) ([]keyRange, error) {
+	whole := []keyRange{{}}
+	if len(j.key) == 0 {
+		return whole, nil
+	}
+	var bytes int64
+	// pg_partition_tree lists nothing for a plain table, every partition for
+	// a partitioned one.
+	if err := conn.QueryRow(ctx, `SELECT COALESCE((SELECT pg_catalog.sum(pg_catalog.pg_relation_size(relid))
+		FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid::pg_catalog.regclass)), pg_catalog.pg_relation_size($1::pg_catalog.oid::pg_catalog.regclass))::int8`,
+		int64(j.src.OID)).Scan(&bytes); err != nil {
+		return nil, err
+	}
+	pages := float64(bytes) / 8192
+	est := j.src.EstRows
+	haveStats := j.src.Pages > 0 && est > 0
+	if haveStats {
+		est = est / float64(j.src.Pages) * pages // scale a stale estimate to the current size
+		if est < 1.5*float64(rangeRows) {
+			return whole, nil
+		}
+	}
+	if pages < 1 {
+		return whole, nil
+	}
+	const perRange = 24 // sampled keys per range: enough to place cuts
+	// SYSTEM samples whole pages: read at least ~64 of them, or a small
+	// percentage of a mid-sized table returns nothing at all.
+	pct := 64 / pages * 100
+	if haveStats {
+		pct = max(pct, float64(int(est/float64(rangeRows))*perRange)/est*100)
+	}
+	pct = min(max(pct, 0.0001), 100)
+	rows, err := conn.Query(ctx, j.ssql.sampleQuery(), pct)
+	if err != nil {
+		return nil, err
+	}
+	var sample []bound
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		b := make(bound, len(vals))
+		for i, v := range vals {
+			b[i] = v.(string)
+		}
+		sample = append(sample, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !haveStats {
+		// Never analyzed: the sample tells the row count.
+		est = float64(len(sample)) * 100 / pct
+	}
+	j.src.EstRows = est
+	n := min(int(est/float64(rangeRows)), len(sample))
+	if n < 2 {
+		return whole, nil
+	}
+	var cuts []bound
+	for i := 1; i < n; i++ {
+		c := sample[i*len(sample)/n]
+		if len(cuts) > 0 && equalBound(cuts[len(cuts)-1], c) {
+			continue
+		}
+		cuts = append(cuts, c)
+	}
+	ranges := make([]keyRange, 0, len(cuts)+1)
+	var lo bound
+	for _, c := range cuts {
+		ranges = append(ranges, keyRange{lo: lo, hi: c})
+		lo = c
+	}
+	return append(ranges, keyRange{lo: lo}), nil
+}
+
+func equalBound(a, b bound) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hashRanges hashes every range of every table on both sides at once, and
+// drills into the ones that differ.
+func hashRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt *side, opts Options) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	// Interleave big tables' ranges so one huge table does not run alone at the end.
+	type task struct {
+		j *tableJob
+		i int
+	}
+	var tasks []task
+	for round := 0; ; round++ {
+		added := false
+		for _, j := range jobs {
+			if round < len(j.ranges) {
+				tasks = append(tasks, task{j, round})
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	for _, t := range tasks {
+		g.Go(func() error {
+			j := t.j
+			if j.err != nil {
+				return nil
+			}
+			t0 := time.Now()
+			err := withPair(gctx, pool, src, tgt, func(p *pair) error {
+				return compareRange(gctx, p, j, t.i, opts)
+			})
+			j.mark(t0)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				j.fail(err)
+			}
+			opts.Progress.Advance(j.slots[t.i].srcCount)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+type hashSum struct {
+	count int64
+	sum   string
+}
+
+func rangeHash(ctx context.Context, conn *pgx.Conn, s *sideSQL, r keyRange) (hashSum, error) {
+	q, args := s.hashQuery(r)
+	var h hashSum
+	err := conn.QueryRow(ctx, q, args...).Scan(&h.count, &h.sum)
+	return h, err
+}
+
+func compareRange(ctx context.Context, p *pair, j *tableJob, i int, opts Options) error {
+	r := j.ranges[i]
+	var hs, ht hashSum
+	if err := both(
+		func() (err error) { hs, err = rangeHash(ctx, p.src, &j.ssql, r); return wrapSide("source", err) },
+		func() (err error) { ht, err = rangeHash(ctx, p.tgt, &j.tsql, r); return wrapSide("target", err) },
+	); err != nil {
+		return err
+	}
+	slot := &j.slots[i]
+	slot.srcCount, slot.tgtCount, slot.srcSum, slot.tgtSum = hs.count, ht.count, hs.sum, ht.sum
+	if hs == ht {
+		return nil
+	}
+	if len(j.key) == 0 {
+		return compareNoKey(ctx, p, j, slot, opts)
+	}
+	return drill(ctx, p, j, r, hs.count, ht.count, slot, opts)
+}
+
+func wrapSide(side string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", side, err)
+}
+
+// drill narrows a differing range down to rows: split until small, then
+// compare row by row.
+func drill(ctx context.Context, p *pair, j *tableJob, r keyRange, ns, nt int64, slot *rangeResult, opts Options) error {
+	if j.budget.Load() <= 0 {
+		slot.truncated = true
+		return nil
+	}
+	if max(ns, nt) <= opts.LeafRows {
+		diffs, err := compareLeaf(ctx, p.src, p.tgt, j, r)
+		if err != nil {
+			return err
+		}
+		if len(diffs) > 0 {
+			slot.leaves = append(slot.leaves, r)
+			if left := j.budget.Add(-int64(len(diffs))); left < 0 {
+				keep := len(diffs) + int(left)
+				if keep < 0 {
+					keep = 0
+				}
+				diffs = diffs[:keep]
+				slot.truncated = true
+			}
+			slot.diffs = append(slot.diffs, diffs...)
+		}
+		return nil
+	}
+	// Split on the side with more rows into about 16 pieces.
+	conn, s := p.src, &j.ssql
+	n := ns
+	if nt > ns {
+		conn, s, n = p.tgt, &j.tsql, nt
+	}
+	step := (n + 15) / 16
+	q, args := s.splitQuery(r, step)
+	rows, err := conn.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	var cuts []bound
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		b := make(bound, len(vals))
+		for i, v := range vals {
+			b[i] = v.(string)
+		}
+		cuts = append(cuts, b)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	lo := r.lo
+	var subs []keyRange
+	for _, c := range cuts {
+		subs = append(subs, keyRange{lo: lo, hi: c})
+		lo = c
+	}
+	subs = append(subs, keyRange{lo: lo, hi: r.hi})
+	for _, sub := range subs {
+		var hs, ht hashSum
+		if err := both(
+			func() (err error) { hs, err = rangeHash(ctx, p.src, &j.ssql, sub); return wrapSide("source", err) },
+			func() (err error) { ht, err = rangeHash(ctx, p.tgt, &j.tsql, sub); return wrapSide("target", err) },
+		); err != nil {
+			return err
+		}
+		if hs == ht {
+			continue
+		}
+		if len(subs) == 1 {
+			// Could not split (one huge key run): compare row by row anyway.
+			diffs, err := compareLeaf(ctx, p.src, p.tgt, j, sub)
+			if err != nil {
+				return err
+			}
+			slot.leaves = append(slot.leaves, sub)
+			slot.diffs = append(slot.diffs, diffs...)
+			j.budget.Add(-int64(len(diffs)))
+			continue
+		}
+		if err := drill(ctx, p, j, sub, hs.count, ht.count, slot, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type leafRow struct {
+	key    []string
+	hashes []int64
+}
+
+func fetchLeaf(ctx context.Context, conn *pgx.Conn, s *sideSQL, r keyRange) ([]leafRow, error) {
+	q, args := s.leafQuery(r)
+	rows, err := conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	nk := len(s.keyCols)
+	var out []leafRow
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		lr := leafRow{key: make([]string, nk)}
+		for i := 0; i < nk; i++ {
+			lr.key[i] = vals[i].(string)
+		}
+		for _, h := range vals[nk].([]any) {
+			lr.hashes = append(lr.hashes, h.(int64))
+		}
+		out = append(out, lr)
+	}
+	return out, rows.Err()
+}
+
+func compareLeaf(ctx context.Context, sc, tc *pgx.Conn, j *tableJob, r keyRange) ([]rowDiff, error) {
+	var srows, trows []leafRow
+	if err := both(
+		func() (err error) { srows, err = fetchLeaf(ctx, sc, &j.ssql, r); return wrapSide("source", err) },
+		func() (err error) { trows, err = fetchLeaf(ctx, tc, &j.tsql, r); return wrapSide("target", err) },
+	); err != nil {
+		return nil, err
+	}
+	return diffLeaves(srows, trows), nil
+}
+
+func joinKey(k []string) string { return strings.Join(k, "\x00") }
+
+// diffLeaves compares rows by key text; source order first, then extras in
+// target order.
+func diffLeaves(srows, trows []leafRow) []rowDiff {
+	tby := make(map[string]int, len(trows))
+	for i, r := range trows {
+		tby[joinKey(r.key)] = i
+	}
+	seen := make([]bool, len(trows))
+	var out []rowDiff
+	for _, s := range srows {
+		i, ok := tby[joinKey(s.key)]
+		if !ok {
+			out = append(out, rowDiff{kind: DiffMissing, key: s.key, src: s.hashes})
+			continue
+		}
+		seen[i] = true
+		if !equalHashes(s.hashes, trows[i].hashes) {
+			out = append(out, rowDiff{kind: DiffChanged, key: s.key, src: s.hashes, tgt: trows[i].hashes})
+		}
+	}
+	for i, t := range trows {
+		if !seen[i] {
+			out = append(out, rowDiff{kind: DiffExtra, key: t.key, tgt: t.hashes})
+		}
+	}
+	return out
+}
+
+func equalHashes(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// finishTable folds range results into the table result.
+func finishTable(j *tableJob, opts Options) {
+	r := j.res
+	r.Ranges = len(j.ranges)
+	var diffs []rowDiff
+	mismatch := false
+	for _, s := range j.slots {
+		r.RowsSource += s.srcCount
+		r.RowsTarget += s.tgtCount
+		if s.srcCount != s.tgtCount || s.srcSum != s.tgtSum {
+			mismatch = true
+		}
+		if s.truncated {
+			r.DifferencesTruncated = true
+		}
+		diffs = append(diffs, s.diffs...)
+	}
+	diffs = reconcile(diffs)
+	if j.err != nil {
+		r.Status, r.Error = StatusError, j.err.Error()
+		return
+	}
+	if len(diffs) > opts.MaxDiffs {
+		diffs, r.DifferencesTruncated = diffs[:opts.MaxDiffs], true
+	}
+	r.Differences = toDifferences(j, diffs)
+	switch {
+	case mismatch:
+		r.Status = StatusMismatch
+	default:
+		r.Status = StatusMatch
+	}
+}
+
+// reconcile pairs a row reported missing in one range with the same key
+// reported extra in another: source and target placed it in different
+// ranges because their collations order text differently (glibc or ICU
+// version drift). Such a pair is one row: equal, or changed.
+func reconcile(diffs []rowDiff) []rowDiff {
+	extra := map[string]int{}
+	for i, d := range diffs {
+		if d.kind == DiffExtra && d.row == nil {
+			extra[joinKey(d.key)] = i
+		}
+	}
+	if len(extra) == 0 {
+		return diffs
+	}
+	drop := map[int]bool{}
+	for i, d := range diffs {
+		if d.kind != DiffMissing || d.row != nil {
+			continue
+		}
+		if k, ok := extra[joinKey(d.key)]; ok {
+			drop[k] = true
+			if equalHashes(d.src, diffs[k].tgt) {
+				drop[i] = true
+				continue
+			}
+			diffs[i] = rowDiff{kind: DiffChanged, key: d.key, src: d.src, tgt: diffs[k].tgt}
+		}
+	}
+	if len(drop) == 0 {
+		return diffs
+	}
+	out := diffs[:0:0]
+	for i, d := range diffs {
+		if !drop[i] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func toDifferences(j *tableJob, diffs []rowDiff) []Difference {
+	out := make([]Difference, 0, len(diffs))
+	for _, d := range diffs {
+		var key Key
+		if d.row != nil {
+			for i, c := range j.srcCols {
+				key = append(key, KeyPart{Column: c.Name, Value: d.row[i]})
+			}
+		} else {
+			for i, k := range j.key {
+				v := d.key[i]
+				key = append(key, KeyPart{Column: k, Value: &v})
+			}
+		}
+		diff := Difference{Kind: d.kind, Key: key}
+		if (d.kind == DiffChanged || d.kind == DiffUnstable) && d.src != nil && d.tgt != nil {
+			for i, c := range j.srcCols {
+				if i < len(d.src) && i < len(d.tgt) && d.src[i] != d.tgt[i] {
+					diff.Columns = append(diff.Columns, c.Name)
+				}
+			}
+		}
+		out = append(out, diff)
+	}
+	return out
+}
+
+// errNoKeyTooBig explains why a multiset difference lists no rows.
+var errNoKeyTooBig = errors.New("too many rows to list the differing rows of a table without a primary key")

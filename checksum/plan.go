@@ -1,0 +1,175 @@
+package checksum
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgverify/pgverify/internal/catalog"
+)
+
+// bound is a key value as text, one entry per key column; nil is unbounded.
+type bound []string
+
+// keyRange is [lo, hi): lo inclusive, hi exclusive, either may be open. The
+// first and last ranges of a table are open-ended on both sides, so rows
+// outside the sampled span are never skipped.
+type keyRange struct {
+	lo, hi bound
+}
+
+// sideSQL holds one side's queries for a table.
+type sideSQL struct {
+	from     string // quoted relation, ONLY for plain tables (no inheritance children)
+	keyCols  []string
+	keyTypes []string
+	rowHash  string
+	colHash  []string
+}
+
+func newSideSQL(t catalog.Table, cols []catalog.Column, key []string) sideSQL {
+	s := sideSQL{from: t.Ident(), rowHash: rowHashExpr(cols, "t"), colHash: columnHashExprs(cols, "t")}
+	if t.Kind == "r" {
+		s.from = "ONLY " + s.from
+	}
+	for _, k := range key {
+		c, _ := t.Column(k)
+		s.keyCols = append(s.keyCols, colRef("t", k))
+		s.keyTypes = append(s.keyTypes, c.BaseTypeSQL)
+	}
+	return s
+}
+
+// keyTuple renders the key columns, as a row constructor when composite.
+func (s *sideSQL) keyTuple() string {
+	if len(s.keyCols) == 1 {
+		return s.keyCols[0]
+	}
+	return "ROW(" + strings.Join(s.keyCols, ", ") + ")"
+}
+
+// paramTuple renders parameters cast to the key types, starting at $n.
+func (s *sideSQL) paramTuple(n int) string {
+	ps := make([]string, len(s.keyTypes))
+	for i, t := range s.keyTypes {
+		ps[i] = fmt.Sprintf("$%d::%s", n+i, t)
+	}
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return "ROW(" + strings.Join(ps, ", ") + ")"
+}
+
+// where renders the range predicate and its arguments. Values are always
+// parameters; only catalog-derived, quoted identifiers and type names are
+// part of the SQL text.
+func (s *sideSQL) where(r keyRange) (string, []any) {
+	var conds []string
+	var args []any
+	if r.lo != nil {
+		conds = append(conds, s.keyTuple()+" >= "+s.paramTuple(len(args)+1))
+		for _, v := range r.lo {
+			args = append(args, v)
+		}
+	}
+	if r.hi != nil {
+		conds = append(conds, s.keyTuple()+" < "+s.paramTuple(len(args)+1))
+		for _, v := range r.hi {
+			args = append(args, v)
+		}
+	}
+	if len(conds) == 0 {
+		return "true", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func (s *sideSQL) keyText() string {
+	ks := make([]string, len(s.keyCols))
+	for i, k := range s.keyCols {
+		ks[i] = k + "::pg_catalog.text"
+	}
+	return strings.Join(ks, ", ")
+}
+
+func (s *sideSQL) orderBy() string { return strings.Join(s.keyCols, ", ") }
+
+// hashQuery counts and sums row hashes of a range.
+func (s *sideSQL) hashQuery(r keyRange) (string, []any) {
+	w, args := s.where(r)
+	return fmt.Sprintf("SELECT pg_catalog.count(*), COALESCE(pg_catalog.sum(%s), 0)::pg_catalog.text FROM %s t WHERE %s",
+		s.rowHash, s.from, w), args
+}
+
+// leafQuery streams key text and per-column hashes of a range in key order.
+func (s *sideSQL) leafQuery(r keyRange) (string, []any) {
+	w, args := s.where(r)
+	return fmt.Sprintf("SELECT %s, ARRAY[%s]::pg_catalog.int8[] FROM %s t WHERE %s ORDER BY %s",
+		s.keyText(), strings.Join(s.colHash, ", "), s.from, w, s.orderBy()), args
+}
+
+// splitQuery returns every step-th key of a range, to cut it into pieces.
+func (s *sideSQL) splitQuery(r keyRange, step int64) (string, []any) {
+	w, args := s.where(r)
+	args = append(args, step)
+	bare := s.keyColsBare()
+	inner := make([]string, len(s.keyCols))
+	for i, k := range s.keyCols {
+		inner[i] = k + "::pg_catalog.text AS " + bare[i]
+	}
+	return fmt.Sprintf(`SELECT %s FROM (SELECT %s, pg_catalog.row_number() OVER (ORDER BY %s) AS pgverify_rn FROM %s t WHERE %s) t
+		WHERE pgverify_rn %% $%d = 0 ORDER BY pgverify_rn`,
+		strings.Join(bare, ", "), strings.Join(inner, ", "), s.orderBy(), s.from, w, len(args)), args
+}
+
+// keyColsBare names the text columns of the split subquery.
+func (s *sideSQL) keyColsBare() []string {
+	out := make([]string, len(s.keyCols))
+	for i := range s.keyCols {
+		out[i] = fmt.Sprintf("k%d", i+1)
+	}
+	return out
+}
+
+// sampleQuery draws keys from a block sample, in key order, for boundaries.
+func (s *sideSQL) sampleQuery() string {
+	return fmt.Sprintf("SELECT %s FROM %s t TABLESAMPLE SYSTEM ($1) ORDER BY %s", s.keyText(), s.from, s.orderBy())
+}
+
+// noKeyHashQuery groups whole-row hashes, for tables without a primary key.
+func (s *sideSQL) noKeyHashQuery() string {
+	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t GROUP BY h ORDER BY h", s.rowHash, s.from)
+}
+
+// noKeyRowsQuery fetches rows by whole-row hash (as text per column).
+func noKeyRowsQuery(s *sideSQL, cols []catalog.Column) string {
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = colRef("t", c.Name) + "::pg_catalog.text"
+	}
+	return fmt.Sprintf("SELECT %s, h FROM (SELECT t.*, %s AS h FROM %s t) t WHERE h = ANY($1::pg_catalog.int8[]) ORDER BY h",
+		strings.Join(sel, ", "), s.rowHash, s.from)
+}
+
+// alignColumns matches target columns to the source's by name, in source
+// order. A column present on one side only makes the table unverifiable.
+func alignColumns(src, tgt catalog.Table) (sc, tc []catalog.Column, notes []string, err error) {
+	for _, c := range src.Columns {
+		t, ok := tgt.Column(c.Name)
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("column %s exists only on the source: run pgverify schema diff", pgx.Identifier{c.Name}.Sanitize())
+		}
+		if t.Type != c.Type {
+			notes = append(notes, fmt.Sprintf("column %s is %s on the source and %s on the target; values are compared as each side reads them",
+				pgx.Identifier{c.Name}.Sanitize(), c.Type, t.Type))
+		}
+		sc, tc = append(sc, c), append(tc, t)
+	}
+	for _, c := range tgt.Columns {
+		if _, ok := src.Column(c.Name); !ok {
+			return nil, nil, nil, fmt.Errorf("column %s exists only on the target: run pgverify schema diff", pgx.Identifier{c.Name}.Sanitize())
+		}
+	}
+	return sc, tc, notes, nil
+}

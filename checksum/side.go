@@ -1,0 +1,129 @@
+package checksum
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgverify/pgverify/internal/dbconn"
+)
+
+// side is one cluster: a coordinator connection whose open REPEATABLE READ
+// transaction exports the snapshot, and worker connections that import it,
+// so every worker sees exactly the same data without taking any lock.
+type side struct {
+	name     string
+	cfg      *pgx.ConnConfig
+	opts     dbconn.Options
+	coord    *pgx.Conn
+	snapshot string
+	version  string
+	major    int
+}
+
+func openSide(ctx context.Context, dsn string, opts dbconn.Options) (*side, error) {
+	opts.ReadOnly = true
+	cfg, err := dbconn.Config(dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := dbconn.ConnectConfig(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &side{name: opts.Role, cfg: cfg, opts: opts, coord: conn}
+	var num int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version'), current_setting('server_version_num')::int").Scan(&s.version, &num); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("%s: reading server version: %w", opts.Role, err)
+	}
+	s.major = num / 10000
+	if s.major < 13 {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("%s runs PostgreSQL %s: pgverify supports 13 and newer", opts.Role, s.version)
+	}
+	return s, nil
+}
+
+// begin opens the coordinator's snapshot and exports it. It returns the WAL
+// position at (just after) the snapshot: every commit the snapshot sees is
+// before it.
+func (s *side) begin(ctx context.Context) (lsn string, err error) {
+	if _, err := s.coord.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return "", fmt.Errorf("%s: begin: %w", s.name, err)
+	}
+	err = s.coord.QueryRow(ctx, `SELECT pg_export_snapshot(),
+		CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text`).Scan(&s.snapshot, &lsn)
+	if err != nil {
+		return "", fmt.Errorf("%s: exporting snapshot: %w", s.name, err)
+	}
+	return lsn, nil
+}
+
+// worker opens a connection that imports the exported snapshot.
+func (s *side) worker(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := dbconn.ConnectConfig(ctx, s.cfg.Copy(), s.opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.importSnapshot(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (s *side) importSnapshot(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return fmt.Errorf("%s: begin: %w", s.name, err)
+	}
+	// SET TRANSACTION SNAPSHOT takes a literal, not a parameter; the id comes
+	// from pg_export_snapshot and is quoted by the server's rules here.
+	if _, err := conn.Exec(ctx, "SET TRANSACTION SNAPSHOT "+quoteLiteral(s.snapshot)); err != nil {
+		return fmt.Errorf("%s: importing snapshot: %w", s.name, err)
+	}
+	return nil
+}
+
+// reset rolls back a worker transaction aborted by an error and re-imports
+// the snapshot, so one failing table does not poison the worker.
+func (s *side) reset(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		return err
+	}
+	return s.importSnapshot(ctx, conn)
+}
+
+// fresh opens a connection with a new snapshot of its own, for re-checks.
+func (s *side) fresh(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := dbconn.ConnectConfig(ctx, s.cfg.Copy(), s.opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		conn.Close(ctx)
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (s *side) close(ctx context.Context) {
+	if s != nil && s.coord != nil {
+		s.coord.Close(ctx)
+	}
+}
+
+// quoteLiteral quotes a string as an SQL literal (standard_conforming_strings
+// is on in every supported major). Only used for server-generated ids.
+func quoteLiteral(s string) string {
+	out := make([]byte, 0, len(s)+2)
+	out = append(out, '\'')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}

@@ -1,0 +1,95 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pgverify/pgverify/checksum"
+)
+
+// TablesShowDiffs is how many differences per table the text report lists.
+const TablesShowDiffs = 10
+
+// Tables renders a `pgverify tables` result.
+func Tables(w io.Writer, f Format, res *checksum.Result) error {
+	if f == JSON {
+		return writeJSON(w, res)
+	}
+	return tablesText(w, res)
+}
+
+func tablesText(w io.Writer, res *checksum.Result) error {
+	rows := make([][]any, 0, len(res.Tables))
+	for _, t := range res.Tables {
+		diffs := fmt.Sprint(len(t.Differences))
+		if t.DifferencesTruncated {
+			diffs += "+"
+		}
+		rows = append(rows, []any{t.Table, string(t.Status), t.RowsSource, t.RowsTarget, t.Ranges, diffs,
+			time.Duration(t.DurationMS * int64(time.Millisecond)).String()})
+	}
+	if err := Table(w, []any{"TABLE", "STATUS", "ROWS SOURCE", "ROWS TARGET", "RANGES", "DIFFERENCES", "TIME"}, rows); err != nil {
+		return err
+	}
+	for _, t := range res.Tables {
+		if len(t.Differences) == 0 && t.Error == "" && len(t.Notes) == 0 && t.Status == checksum.StatusMatch {
+			continue
+		}
+		var b strings.Builder
+		switch t.Status {
+		case checksum.StatusMissingOnTarget:
+			fmt.Fprintf(&b, "\n%s: table exists on the source only\n", t.Table)
+		case checksum.StatusMissingOnSource:
+			fmt.Fprintf(&b, "\n%s: table exists on the target only\n", t.Table)
+		case checksum.StatusError:
+			fmt.Fprintf(&b, "\n%s: could not verify: %s\n", t.Table, t.Error)
+		case checksum.StatusMatch:
+			fmt.Fprintf(&b, "\n%s: match\n", t.Table)
+		default:
+			n := fmt.Sprint(len(t.Differences))
+			if t.DifferencesTruncated {
+				n = "more than " + n
+			}
+			fmt.Fprintf(&b, "\n%s: %s, %s difference(s)", t.Table, t.Status, n)
+			if t.Rechecks > 0 {
+				fmt.Fprintf(&b, " after %d re-check(s)", t.Rechecks)
+			}
+			b.WriteString("\n")
+			for i, d := range t.Differences {
+				if i == TablesShowDiffs {
+					fmt.Fprintf(&b, "  ... %d more (use --format json for all)\n", len(t.Differences)-i)
+					break
+				}
+				fmt.Fprintf(&b, "  %-8s %s", d.Kind, d.Key.String())
+				if len(d.Columns) > 0 {
+					fmt.Fprintf(&b, "  columns: %s", strings.Join(d.Columns, ", "))
+				}
+				b.WriteString("\n")
+			}
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+	}
+	s := res.Summary
+	var verdict string
+	switch s.Verdict {
+	case checksum.VerdictEqual:
+		verdict = fmt.Sprintf("equal: %d table(s), %d row(s) verified", s.Tables, s.RowsSource)
+	case checksum.VerdictDifferent:
+		verdict = fmt.Sprintf("different: %d of %d table(s) differ", s.Tables-s.Match-s.Errors, s.Tables)
+	default:
+		verdict = fmt.Sprintf("unverified: %d of %d table(s) could not be verified", s.Errors, s.Tables)
+	}
+	if s.Errors > 0 && s.Verdict != checksum.VerdictUnverified {
+		verdict += fmt.Sprintf(", %d could not be verified", s.Errors)
+	}
+	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s)\n", verdict, s.SourceVersion, s.TargetVersion,
+		s.SnapshotLSN, time.Duration(s.DurationMS*int64(time.Millisecond)))
+	return err
+}
