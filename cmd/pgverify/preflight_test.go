@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgverify/pgverify/internal/pgcluster"
+)
+
+func pfCLIRun(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := Execute(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestPreflightCLIBadInput(t *testing.T) {
+	t.Setenv("PGVERIFY_SOURCE", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"preflight"}, "no source database"},
+		{[]string{"preflight", "--source", "postgres://x@127.0.0.1:1/db", "--ignore", "PF777"}, `unknown code "PF777"`},
+		{[]string{"preflight", "--source", "postgres://x@127.0.0.1:1/db", "--max-slot-lag", "lots"}, "bad --max-slot-lag"},
+		{[]string{"preflight", "--source", "postgres://x@127.0.0.1:1/db", "--table", "[x"}, "bad table pattern"},
+		{[]string{"preflight", "--source", "postgres://x:secret@127.0.0.1:1/db"}, "cannot connect to source"},
+	} {
+		code, out, errOut := pfCLIRun(tc.args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "secret") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// TestPreflightCLI runs the command end to end: a PG 13 source with a table
+// that has no replica identity exits 1 and names it; the same database
+// fixed exits 0; --target against a PG 16 subscriber adds the target rules.
+func TestPreflightCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs Postgres")
+	}
+	ctx := context.Background()
+	src, err := pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "pfclisrc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Stop() })
+	dst, err := pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "pfclidst"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Stop() })
+	for _, c := range []*pgcluster.Cluster{src, dst} {
+		if err := c.CreateDB(ctx, "app"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Exec(ctx, "app", "CREATE TABLE orders (id int PRIMARY KEY, v text); CREATE TABLE logs (at timestamptz, msg text)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, out, errOut := pfCLIRun("preflight", "--source", src.DSN("app"), "--format", "json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %s", code, errOut)
+	}
+	var doc struct {
+		Findings []struct {
+			Code, Severity string
+			Objects        []string
+		}
+		Summary map[string]int
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out)
+	}
+	found := false
+	for _, f := range doc.Findings {
+		found = found || (f.Code == "PF004" && f.Severity == "critical" && len(f.Objects) == 1 && f.Objects[0] == "public.logs")
+	}
+	if !found || doc.Summary["critical"] == 0 {
+		t.Fatalf("PF004 for public.logs missing:\n%s", out)
+	}
+
+	// Text report to a file; --exclude leaves the bad table out: exit 0.
+	file := filepath.Join(t.TempDir(), "report.txt")
+	code, out, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--exclude", "logs", "-o", file)
+	if code != 0 || out != "" {
+		t.Fatalf("with --exclude: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	text, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(text), "0 blockers, 0 critical") || !strings.Contains(string(text), "PF098") {
+		t.Fatalf("report file: %v\n%s", err, text)
+	}
+
+	// With a subscription and --target: the target rules run and pass.
+	if err := src.Exec(ctx, "app", "ALTER TABLE logs REPLICA IDENTITY FULL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgcluster.Subscribe(ctx, src, dst, "app", "pfcli"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--ignore", "PF006")
+	if code != 0 {
+		t.Fatalf("healthy pair: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "target PostgreSQL 16") || strings.Contains(out, "PF098") || strings.Contains(out, src.Password) {
+		t.Fatalf("unexpected report:\n%s", out)
+	}
+	// Disabled subscription: critical, exit 1.
+	if err := dst.Exec(ctx, "app", "ALTER SUBSCRIPTION pfcli DISABLE"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = pfCLIRun("preflight", "--source", src.DSN("app"), "--target", dst.DSN("app"))
+	if code != 1 || !strings.Contains(out, "PF021") || !strings.Contains(out, "subscription disabled") {
+		t.Fatalf("disabled subscription: exit %d\n%s", code, out)
+	}
+}

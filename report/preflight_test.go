@@ -1,0 +1,110 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pgverify/pgverify/preflight"
+)
+
+// The -update flag rewrites golden files. Another test file of this package
+// may define it first (package-level vars initialise before init runs).
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func preflightUpdateGolden() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	b, _ := g.Get().(bool)
+	return b
+}
+
+// preflightCheckGolden compares got with testdata/name, or rewrites it with -update.
+func preflightCheckGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if preflightUpdateGolden() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -run %s -update)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file (rerun with -update if intended):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func preflightFixture() *preflight.Result {
+	return &preflight.Result{
+		Source: preflight.Server{Version: "130023", Major: 13},
+		Target: &preflight.Server{Version: "160014", Major: 16},
+		Findings: []preflight.Finding{
+			{Code: "PF001", Severity: preflight.Blocker, Title: "wal_level is not logical", Side: "source",
+				Objects: []string{"wal_level"}, Detail: "The source runs with wal_level = replica.",
+				Remedy: "ALTER SYSTEM SET wal_level = logical; then restart the source server."},
+			{Code: "PF004", Severity: preflight.Critical, Title: "tables without a usable replica identity", Side: "source",
+				Objects: []string{"public.a", "public.b", "public.c", "public.d"},
+				Detail:  "Once published, UPDATE and DELETE fail.\npublic.a: no primary key",
+				Remedy:  "Add a primary key."},
+			{Code: "PF020", Severity: preflight.Warning, Title: "sequences are not replicated", Side: "source",
+				Objects: []string{"public.s"}, Detail: "Sequences are not replicated.", Remedy: "pgverify sequences"},
+			{Code: "PF021", Severity: preflight.Info, Title: "no subscription in the target database", Side: "target",
+				Objects: []string{}, Detail: "Subscription health was not checked.", Remedy: "Run again later."},
+		},
+		Summary: preflight.Summary{Blocker: 1, Critical: 1, Warning: 1, Info: 1},
+		Ignored: []string{"PF019"},
+	}
+}
+
+func TestPreflightText(t *testing.T) {
+	var b bytes.Buffer
+	if err := PreflightText(&b, preflightFixture()); err != nil {
+		t.Fatal(err)
+	}
+	preflightCheckGolden(t, "preflight.txt", b.Bytes())
+
+	b.Reset()
+	if err := PreflightText(&b, &preflight.Result{Source: preflight.Server{Version: "170010", Major: 17}}); err != nil {
+		t.Fatal(err)
+	}
+	preflightCheckGolden(t, "preflight_clean.txt", b.Bytes())
+}
+
+func TestPreflightJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := PreflightJSON(&b, preflightFixture()); err != nil {
+		t.Fatal(err)
+	}
+	preflightCheckGolden(t, "preflight.json", b.Bytes())
+	// The documented shape: severities as names, summary per severity.
+	var doc struct {
+		Findings []struct {
+			Code, Severity, Title, Side, Detail, Remedy string
+			Objects                                     []string
+		}
+		Summary map[string]int
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Findings[0].Severity != "blocker" || doc.Summary["critical"] != 1 || len(doc.Findings[1].Objects) != 4 {
+		t.Fatalf("unexpected JSON shape: %s", b.String())
+	}
+}
