@@ -103,6 +103,7 @@ type tableJob struct {
 	mu       sync.Mutex
 	err      error
 	caughtUp bool      // the target had applied past the source snapshot before its own
+	diffs    []rowDiff // all differences found in the snapshot pass
 	started  time.Time // first range began
 	ended    time.Time // last range ended
 }
@@ -138,14 +139,24 @@ type rangeResult struct {
 
 // rowDiff is a differing row before it is turned into a Difference.
 type rowDiff struct {
-	kind     DiffKind
-	key      []string
-	src, tgt []int64 // per-column hashes (nil when absent)
-	row      []*string
+	kind DiffKind
+	key  []string
+	// srcH and tgtH are the row hashes on each side, when the row is there.
+	srcH, tgtH *int64
+	// src and tgt are per-column hashes, fetched for changed rows only.
+	src, tgt []colHash
+	row      []*string // whole row, for tables without a key
 }
 
+// fingerprint identifies what was seen of a row on both sides.
 func (d rowDiff) fingerprint() string {
-	return fmt.Sprint(d.kind, d.key, d.src, d.tgt)
+	h := func(p *int64) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprint(*p)
+	}
+	return fmt.Sprint(d.kind, d.key, h(d.srcH), h(d.tgtH))
 }
 
 // pair is one worker: a source and a target connection in the shared snapshots.
@@ -206,7 +217,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	jobs, err := pairTables(res, srcTables, tgtTables, opts)
+	jobs, err := pairTables(res, srcTables, tgtTables, opts, live != nil && opts.Rechecks > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +247,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.Progress.Finish()
+	if err := collectDiffs(ctx, jobs, pool, src, tgt, opts); err != nil {
+		return nil, err
+	}
 	for _, j := range jobs {
 		finishTable(j, opts)
 	}
@@ -263,7 +277,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 // pairTables matches tables by schema and name and applies the selection.
-func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options) ([]*tableJob, error) {
+// liveDrillBudget is how many differing rows per table are followed when
+// the target is a live subscriber.
+const liveDrillBudget = 10_000
+
+func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options, live bool) ([]*tableJob, error) {
 	sel := opts.Selection
 	byKey := map[string]catalog.Table{}
 	var keys [][2]string
@@ -322,9 +340,16 @@ func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options)
 			r.NoKey = true
 			r.Notes = append(r.Notes, "no primary key: compared as a multiset of whole rows")
 		}
-		j.ssql = newSideSQL(t, sc, j.key)
-		j.tsql = newSideSQL(tt, tc, j.key)
+		ho := scaleOpts(sc, tc)
+		j.ssql = newSideSQL(t, sc, j.key, ho)
+		j.tsql = newSideSQL(tt, tc, j.key, ho)
 		j.budget.Store(int64(opts.MaxDiffs))
+		if live {
+			// Rows in flight during the snapshot window differ at first and
+			// are resolved by re-checks; collect enough to follow them all,
+			// the report is still capped at MaxDiffs.
+			j.budget.Store(int64(max(opts.MaxDiffs, liveDrillBudget)))
+		}
 		jobs = append(jobs, j)
 	}
 	return jobs, nil
@@ -692,8 +717,33 @@ func drill(ctx context.Context, p *pair, j *tableJob, r keyRange, ns, nt int64, 
 }
 
 type leafRow struct {
-	key    []string
-	hashes []int64
+	key  []string
+	h    int64
+	cols []colHash // only from keysQuery
+}
+
+// colHash is one column's hash in one row; NULL values have no hash.
+type colHash struct {
+	v    int64
+	null bool
+}
+
+func scanLeafRow(vals []any, nk int, withCols bool) leafRow {
+	lr := leafRow{key: make([]string, nk)}
+	for i := 0; i < nk; i++ {
+		lr.key[i] = vals[i].(string)
+	}
+	lr.h = vals[nk].(int64)
+	if withCols {
+		for _, h := range vals[nk+1].([]any) {
+			if h == nil {
+				lr.cols = append(lr.cols, colHash{null: true})
+			} else {
+				lr.cols = append(lr.cols, colHash{v: h.(int64)})
+			}
+		}
+	}
+	return lr
 }
 
 func fetchLeaf(ctx context.Context, conn *pgx.Conn, s *sideSQL, r keyRange) ([]leafRow, error) {
@@ -703,23 +753,54 @@ func fetchLeaf(ctx context.Context, conn *pgx.Conn, s *sideSQL, r keyRange) ([]l
 		return nil, err
 	}
 	defer rows.Close()
-	nk := len(s.keyCols)
 	var out []leafRow
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			return nil, err
 		}
-		lr := leafRow{key: make([]string, nk)}
-		for i := 0; i < nk; i++ {
-			lr.key[i] = vals[i].(string)
-		}
-		for _, h := range vals[nk].([]any) {
-			lr.hashes = append(lr.hashes, h.(int64))
-		}
-		out = append(out, lr)
+		out = append(out, scanLeafRow(vals, len(s.keyCols), false))
 	}
 	return out, rows.Err()
+}
+
+// keyBatch bounds the keys sent in one keysQuery.
+const keyBatch = 5000
+
+// fetchKeys reads rows by key (those that exist), with column hashes.
+func fetchKeys(ctx context.Context, conn *pgx.Conn, s *sideSQL, keys [][]string) (map[string]leafRow, error) {
+	out := make(map[string]leafRow, len(keys))
+	nk := len(s.keyCols)
+	q := s.keysQuery()
+	for start := 0; start < len(keys); start += keyBatch {
+		batch := keys[start:min(start+keyBatch, len(keys))]
+		args := make([]any, nk)
+		for c := 0; c < nk; c++ {
+			col := make([]string, len(batch))
+			for i, k := range batch {
+				col[i] = k[c]
+			}
+			args[c] = col
+		}
+		rows, err := conn.Query(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			lr := scanLeafRow(vals, nk, true)
+			out[joinKey(lr.key)] = lr
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func compareLeaf(ctx context.Context, sc, tc *pgx.Conn, j *tableJob, r keyRange) ([]rowDiff, error) {
@@ -735,6 +816,8 @@ func compareLeaf(ctx context.Context, sc, tc *pgx.Conn, j *tableJob, r keyRange)
 
 func joinKey(k []string) string { return strings.Join(k, "\x00") }
 
+func hptr(v int64) *int64 { return &v }
+
 // diffLeaves compares rows by key text; source order first, then extras in
 // target order.
 func diffLeaves(srows, trows []leafRow) []rowDiff {
@@ -747,39 +830,101 @@ func diffLeaves(srows, trows []leafRow) []rowDiff {
 	for _, s := range srows {
 		i, ok := tby[joinKey(s.key)]
 		if !ok {
-			out = append(out, rowDiff{kind: DiffMissing, key: s.key, src: s.hashes})
+			out = append(out, rowDiff{kind: DiffMissing, key: s.key, srcH: hptr(s.h)})
 			continue
 		}
 		seen[i] = true
-		if !equalHashes(s.hashes, trows[i].hashes) {
-			out = append(out, rowDiff{kind: DiffChanged, key: s.key, src: s.hashes, tgt: trows[i].hashes})
+		if s.h != trows[i].h {
+			out = append(out, rowDiff{kind: DiffChanged, key: s.key, srcH: hptr(s.h), tgtH: hptr(trows[i].h)})
 		}
 	}
 	for i, t := range trows {
 		if !seen[i] {
-			out = append(out, rowDiff{kind: DiffExtra, key: t.key, tgt: t.hashes})
+			out = append(out, rowDiff{kind: DiffExtra, key: t.key, tgtH: hptr(t.h)})
 		}
 	}
 	return out
 }
 
-func equalHashes(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
+// diffByKey compares one key's rows fetched by key on both sides; ok is
+// false when they agree (or the row is gone from both).
+func diffByKey(key []string, s, t leafRow, inS, inT bool) (rowDiff, bool) {
+	switch {
+	case inS && inT:
+		if s.h == t.h {
+			return rowDiff{}, false
+		}
+		return rowDiff{kind: DiffChanged, key: key, srcH: hptr(s.h), tgtH: hptr(t.h), src: s.cols, tgt: t.cols}, true
+	case inS:
+		return rowDiff{kind: DiffMissing, key: key, srcH: hptr(s.h)}, true
+	case inT:
+		return rowDiff{kind: DiffExtra, key: key, tgtH: hptr(t.h)}, true
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	return rowDiff{}, false
+}
+
+// fillColumns fetches per-column hashes of changed rows on both sides, to
+// name the differing columns.
+func fillColumns(ctx context.Context, sc, tc *pgx.Conn, j *tableJob, diffs []rowDiff) error {
+	var keys [][]string
+	for _, d := range diffs {
+		if d.kind == DiffChanged && d.src == nil {
+			keys = append(keys, d.key)
 		}
 	}
-	return true
+	if len(keys) == 0 {
+		return nil
+	}
+	var srows, trows map[string]leafRow
+	if err := both(
+		func() (err error) { srows, err = fetchKeys(ctx, sc, &j.ssql, keys); return wrapSide("source", err) },
+		func() (err error) { trows, err = fetchKeys(ctx, tc, &j.tsql, keys); return wrapSide("target", err) },
+	); err != nil {
+		return err
+	}
+	for i := range diffs {
+		d := &diffs[i]
+		if d.kind == DiffChanged && d.src == nil {
+			k := joinKey(d.key)
+			d.src, d.tgt = srows[k].cols, trows[k].cols
+		}
+	}
+	return nil
+}
+
+// collectDiffs gathers each table's differing rows and names the columns of
+// the changed ones that will be reported, still inside the snapshots.
+func collectDiffs(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt *side, opts Options) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	for _, j := range jobs {
+		for _, s := range j.slots {
+			j.diffs = append(j.diffs, s.diffs...)
+		}
+		j.diffs = reconcile(j.diffs)
+		if j.err != nil || len(j.diffs) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			show := j.diffs[:min(len(j.diffs), opts.MaxDiffs)]
+			err := withPair(gctx, pool, src, tgt, func(p *pair) error { return fillColumns(gctx, p.src, p.tgt, j, show) })
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				j.fail(fmt.Errorf("reading changed rows: %w", err))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // finishTable folds range results into the table result.
 func finishTable(j *tableJob, opts Options) {
 	r := j.res
 	r.Ranges = len(j.ranges)
-	var diffs []rowDiff
+	diffs := j.diffs
 	mismatch := false
 	for _, s := range j.slots {
 		r.RowsSource += s.srcCount
@@ -790,9 +935,7 @@ func finishTable(j *tableJob, opts Options) {
 		if s.truncated {
 			r.DifferencesTruncated = true
 		}
-		diffs = append(diffs, s.diffs...)
 	}
-	diffs = reconcile(diffs)
 	if j.err != nil {
 		r.Status, r.Error = StatusError, j.err.Error()
 		return
@@ -830,11 +973,11 @@ func reconcile(diffs []rowDiff) []rowDiff {
 		}
 		if k, ok := extra[joinKey(d.key)]; ok {
 			drop[k] = true
-			if equalHashes(d.src, diffs[k].tgt) {
+			if *d.srcH == *diffs[k].tgtH {
 				drop[i] = true
 				continue
 			}
-			diffs[i] = rowDiff{kind: DiffChanged, key: d.key, src: d.src, tgt: diffs[k].tgt}
+			diffs[i] = rowDiff{kind: DiffChanged, key: d.key, srcH: d.srcH, tgtH: diffs[k].tgtH}
 		}
 	}
 	if len(drop) == 0 {

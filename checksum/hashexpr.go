@@ -2,6 +2,7 @@ package checksum
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,16 +15,25 @@ import (
 //
 // Why these functions: hash partitioning depends on the extended hash
 // functions, so they return the same value on every major (13..18). Why not
-// row::text: float output changed in PG 12 and text is 3-4x slower.
+// row::text: float output changed in PG 12, and text is slower.
 //
-// Each column's hash is seeded by the hash of the columns before it, so a
-// row hash is a chain h_i = H_i(c_i, seed_i(h_{i-1})): order-sensitive,
-// non-linear, one bigint per row with no overflow. Rows combine by count and
-// a sum in numeric (exact, no wrap-around), never by XOR.
+// A range of a keyed table is summarised as count(*) plus, per column, the
+// numeric sum of that column's 64-bit hashes, each seeded by the row's key
+// (the integer key itself, or a hash of the key columns). Seeding by key
+// ties every value to its row, so values moved between rows change the
+// sums; sum() skips NULLs, so NULL contributes nothing while any value
+// contributes its hash. Sums are exact numerics: no overflow, never XOR.
+// Measured on the bench table this is ~25% cheaper than one chained row
+// hash, which needs extra calls per nullable column.
+//
+// For tables without a key, and to fingerprint single rows, the columns are
+// chained instead: h_i = H_i(c_i, seed(h_{i-1}, NULL flag)), one bigint per
+// row, order-sensitive.
 //
 // Equality must be what an application reads back, so some types need more
 // than their hash function, which follows the type's equality operator:
-//   - numeric: 1.0 = 1.00 under =, so the display scale joins the seed.
+//   - numeric: 1.0 = 1.00 under =, so the display scale joins the seed
+//     (not needed when both sides declare the same numeric(p,s)).
 //   - float4/8: -0 = 0 under =, so the sign of zero joins the seed; all
 //     NaNs hash alike, which is what we want (NaN equals NaN).
 //   - text: hashed under COLLATE "C", i.e. byte-exact, whatever the column
@@ -32,147 +42,175 @@ import (
 //   - timestamptz: hashed as the UTC timestamp, independent of TimeZone.
 //   - enum: hashed by label (hashenum hashes the OID, which differs between
 //     clusters).
-//   - jsonb, interval, date, arrays of other types, composite, range and any
-//     other type: hashed text output (jsonb hashing equates 1.0 and 1.00,
-//     interval '1 day' and '24 hours').
-//   - arrays of exact element types use hash_array_extended plus
-//     array_dims, since array hashing ignores the bounds.
-//
-// NULL never reaches a hash function: a per-column code (NULL, scale, sign of
-// zero) is hashed into the seed and the value is coalesced to a dummy.
+//   - jsonb, interval, date, arrays, composite, range and any other type:
+//     hashed text output (jsonb hashing equates 1.0 and 1.00, interval
+//     '1 day' and '24 hours', array hashing ignores the bounds; array text
+//     output also measured faster than hash_array_extended).
 
-// colHash builds the hash expression of one column given its seed expression.
-// ref is the column reference (already quoted, with alias if any).
-func colHash(c catalog.Column, ref, seed string) string {
+// hashOpts tune a column's hash on one side.
+type hashOpts struct {
+	// fixedScale: both sides declare the same numeric(p,s), so every stored
+	// value already has that scale and hashing the scale is wasted work.
+	fixedScale bool
+}
+
+// colTerm hashes one column. With nullSafe false the result is NULL when the
+// value is NULL (for sum(), which skips NULLs). With nullSafe true it never
+// is: the NULL flag goes into the seed and the value is coalesced to a dummy
+// (for chaining, where a NULL would break the chain).
+func colTerm(c catalog.Column, ref, seed string, o hashOpts, nullSafe bool) string {
 	v := ref
 	if c.IsDomain {
 		v = "(" + ref + ")::" + c.BaseTypeSQL
 	}
-	nullable := !c.NotNull
-	nullCode := func() string { return fmt.Sprintf("(%s IS NULL)::pg_catalog.int4", v) }
-	// seedWith folds a small int code into the seed: hashint4extended(code, seed).
-	seedWith := func(code string) string {
-		return fmt.Sprintf("pg_catalog.hashint4extended(%s, %s)", code, seed)
+	nullable := nullSafe && !c.NotNull
+	if nullable {
+		seed = fmt.Sprintf("pg_catalog.hashint4extended((%s IS NULL)::pg_catalog.int4, %s)", v, seed)
 	}
-	plainSeed := func() string {
+	// val coalesces a value expression to a dummy of its type when chaining.
+	val := func(expr, zero string) string {
 		if nullable {
-			return seedWith(nullCode())
+			return fmt.Sprintf("COALESCE(%s, %s)", expr, zero)
 		}
-		return seed
+		return expr
 	}
-	val := func(zero string) string {
-		if nullable {
-			return fmt.Sprintf("COALESCE(%s, %s)", v, zero)
-		}
-		return v
+	text := func(expr string) string {
+		return fmt.Sprintf("pg_catalog.hashtextextended(%s COLLATE \"C\", %s)", val(expr, "''"), seed)
 	}
-	if c.Category == "A" {
-		return arrayHash(c, v, seed, nullable)
+	if c.TypeKind == "e" || c.BaseTypeSchema != "pg_catalog" || c.Category == "A" {
+		return text(v + "::pg_catalog.text")
 	}
-	if c.TypeKind == "e" {
-		return textHash(v+"::pg_catalog.text", seed, nullable, v)
-	}
-	if c.BaseTypeSchema != "pg_catalog" {
-		return textHash(v+"::pg_catalog.text", seed, nullable, v)
+	fn := func(name, zero string) string {
+		return fmt.Sprintf("pg_catalog.%s(%s, %s)", name, val(v, zero), seed)
 	}
 	switch c.BaseType {
 	case "int2":
-		return fmt.Sprintf("pg_catalog.hashint2extended(%s, %s)", val("0::pg_catalog.int2"), plainSeed())
+		return fn("hashint2extended", "0::pg_catalog.int2")
 	case "int4":
-		return fmt.Sprintf("pg_catalog.hashint4extended(%s, %s)", val("0"), plainSeed())
+		return fn("hashint4extended", "0")
 	case "int8":
-		return fmt.Sprintf("pg_catalog.hashint8extended(%s, %s)", val("0::pg_catalog.int8"), plainSeed())
+		return fn("hashint8extended", "0::pg_catalog.int8")
 	case "oid":
-		return fmt.Sprintf("pg_catalog.hashoidextended(%s, %s)", val("0::pg_catalog.oid"), plainSeed())
+		return fn("hashoidextended", "0::pg_catalog.oid")
 	case "bool":
-		return fmt.Sprintf("pg_catalog.hashint4extended(%s::pg_catalog.int4, %s)", val("false"), plainSeed())
+		return fmt.Sprintf("pg_catalog.hashint4extended(%s::pg_catalog.int4, %s)", val(v, "false"), seed)
 	case "uuid":
-		return fmt.Sprintf("pg_catalog.uuid_hash_extended(%s, %s)", val("'00000000-0000-0000-0000-000000000000'::pg_catalog.uuid"), plainSeed())
+		return fn("uuid_hash_extended", "'00000000-0000-0000-0000-000000000000'::pg_catalog.uuid")
 	case "timestamp":
-		return fmt.Sprintf("pg_catalog.timestamp_hash_extended(%s, %s)", val("'-infinity'::pg_catalog.timestamp"), plainSeed())
+		return fn("timestamp_hash_extended", "'-infinity'::pg_catalog.timestamp")
 	case "timestamptz":
 		return fmt.Sprintf("pg_catalog.timestamp_hash_extended(pg_catalog.timezone('UTC', %s), %s)",
-			val("'-infinity'::pg_catalog.timestamptz"), plainSeed())
+			val(v, "'-infinity'::pg_catalog.timestamptz"), seed)
 	case "time":
-		return fmt.Sprintf("pg_catalog.time_hash_extended(%s, %s)", val("'00:00'::pg_catalog.time"), plainSeed())
+		return fn("time_hash_extended", "'00:00'::pg_catalog.time")
 	case "text", "varchar", "name":
-		return textHash(v+"::pg_catalog.text", seed, nullable, v)
+		return text(v + "::pg_catalog.text")
 	case "bpchar":
 		// bpchar's cast to text strips trailing blanks; its output does not.
-		return textHash("pg_catalog.textin(pg_catalog.bpcharout("+v+"))", seed, nullable, v)
+		return text("pg_catalog.textin(pg_catalog.bpcharout(" + v + "))")
 	case "numeric":
-		code := fmt.Sprintf("COALESCE(pg_catalog.scale(%s), -1)", v)
-		if nullable {
-			code = fmt.Sprintf("CASE WHEN %s IS NULL THEN -2 ELSE %s END", v, code)
+		if o.fixedScale {
+			return fn("hash_numeric_extended", "0::pg_catalog.numeric")
 		}
-		return fmt.Sprintf("pg_catalog.hash_numeric_extended(%s, %s)", val("0::pg_catalog.numeric"), seedWith(code))
+		// NaN and infinities have no scale: -1, told apart by their hash.
+		return fmt.Sprintf("pg_catalog.hash_numeric_extended(%s, pg_catalog.hashint4extended(COALESCE(pg_catalog.scale(%s), -1), %s))",
+			val(v, "0::pg_catalog.numeric"), v, seed)
 	case "float8", "float4":
-		send := "float8send"
+		send, name := "float8send", "hashfloat8extended"
 		if c.BaseType == "float4" {
-			send = "float4send"
+			send, name = "float4send", "hashfloat4extended"
 		}
-		code := fmt.Sprintf("CASE WHEN %[1]s = 0 AND pg_catalog.get_byte(pg_catalog.%[2]s(%[1]s), 0) >= 128 THEN 2 ELSE 0 END", v, send)
-		if nullable {
-			code = fmt.Sprintf("CASE WHEN %[1]s IS NULL THEN 1 WHEN %[1]s = 0 AND pg_catalog.get_byte(pg_catalog.%[2]s(%[1]s), 0) >= 128 THEN 2 ELSE 0 END", v, send)
+		// Only a zero needs its sign looked at; the comparison is cheap.
+		return fmt.Sprintf("pg_catalog.%[1]s(%[2]s, CASE WHEN %[3]s = 0 AND pg_catalog.get_byte(pg_catalog.%[4]s(%[3]s), 0) >= 128 THEN pg_catalog.hashint8extended(%[5]s, 1) ELSE %[5]s END)",
+			name, val(v, "0"), v, send, seed)
+	}
+	return text(v + "::pg_catalog.text")
+}
+
+// hasher builds one side's hash expressions for a table.
+type hasher struct {
+	cols  []catalog.Column
+	opts  []hashOpts
+	key   []string
+	alias string
+}
+
+func (h *hasher) ref(name string) string { return colRef(h.alias, name) }
+
+func (h *hasher) isKey(name string) bool {
+	for _, k := range h.key {
+		if k == name {
+			return true
 		}
-		fn := "hashfloat8extended"
-		if c.BaseType == "float4" {
-			fn = "hashfloat4extended"
+	}
+	return false
+}
+
+// keySeed is the per-row seed: an integer key itself (no hashing needed),
+// else the chained hash of the key columns (primary key columns are never
+// NULL).
+func (h *hasher) keySeed() string {
+	if len(h.key) == 1 {
+		if c, ok := h.column(h.key[0]); ok && !c.IsDomain {
+			switch c.BaseType {
+			case "int2", "int4":
+				return h.ref(c.Name) + "::pg_catalog.int8"
+			case "int8":
+				return h.ref(c.Name)
+			}
 		}
-		return fmt.Sprintf("pg_catalog.%s(%s, %s)", fn, val("0"), seedWith(code))
 	}
-	return textHash(v+"::pg_catalog.text", seed, nullable, v)
+	return h.keyHash()
 }
 
-// textHash hashes a text expression byte-exactly. nullRef is the column whose
-// NULL-ness is encoded in the seed.
-func textHash(textExpr, seed string, nullable bool, nullRef string) string {
-	if nullable {
-		return fmt.Sprintf("pg_catalog.hashtextextended(COALESCE(%s, '') COLLATE \"C\", pg_catalog.hashint4extended((%s IS NULL)::pg_catalog.int4, %s))",
-			textExpr, nullRef, seed)
-	}
-	return fmt.Sprintf("pg_catalog.hashtextextended(%s COLLATE \"C\", %s)", textExpr, seed)
-}
-
-// exactArrayElems are element types whose hash equality is value identity,
-// so hash_array_extended is exact once the bounds are hashed too.
-var exactArrayElems = map[string]string{
-	"int2": "", "int4": "", "int8": "", "uuid": "", "text": ` COLLATE "C"`, "varchar": ` COLLATE "C"`,
-}
-
-func arrayHash(c catalog.Column, v, seed string, nullable bool) string {
-	coll, ok := exactArrayElems[c.ElemType]
-	if !ok || c.ElemSchema != "pg_catalog" {
-		return textHash(v+"::pg_catalog.text", seed, nullable, v)
-	}
-	// The bounds (and NULL-ness) go into the seed as text: '[0:1]' vs ''.
-	code := fmt.Sprintf("COALESCE(pg_catalog.array_dims(%s), '')", v)
-	if nullable {
-		code = fmt.Sprintf("CASE WHEN %s IS NULL THEN 'NULL' ELSE %s END", v, code)
-	}
-	val := v
-	if nullable {
-		val = fmt.Sprintf("COALESCE(%s, '{}')", v)
-	}
-	return fmt.Sprintf("pg_catalog.hash_array_extended((%s)%s, pg_catalog.hashtextextended(%s COLLATE \"C\", %s))",
-		val, coll, code, seed)
-}
-
-// rowHashExpr is the chained hash of all columns, in the given order.
-func rowHashExpr(cols []catalog.Column, alias string) string {
+// keyHash fingerprints the key columns.
+func (h *hasher) keyHash() string {
 	seed := "0::pg_catalog.int8"
-	for _, c := range cols {
-		seed = colHash(c, colRef(alias, c.Name), seed)
+	for _, k := range h.key {
+		c, _ := h.column(k)
+		seed = colTerm(c, h.ref(k), seed, hashOpts{}, false)
 	}
 	return seed
 }
 
-// columnHashExprs hashes each column on its own (seeded by its position), to
-// name the columns that differ in a changed row.
-func columnHashExprs(cols []catalog.Column, alias string) []string {
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = colHash(c, colRef(alias, c.Name), fmt.Sprintf("%d::pg_catalog.int8", i+1))
+func (h *hasher) column(name string) (catalog.Column, bool) {
+	for _, c := range h.cols {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return catalog.Column{}, false
+}
+
+// rangeTerms are the expressions summed per range: the key fingerprint, then
+// each non-key column seeded by the key.
+func (h *hasher) rangeTerms() []string {
+	seed := h.keySeed()
+	terms := []string{h.keyHash()}
+	for i, c := range h.cols {
+		if h.isKey(c.Name) {
+			continue
+		}
+		terms = append(terms, colTerm(c, h.ref(c.Name), seed, h.opts[i], false))
+	}
+	return terms
+}
+
+// rowHash is the chained hash of all columns, never NULL.
+func (h *hasher) rowHash() string {
+	seed := "0::pg_catalog.int8"
+	for i, c := range h.cols {
+		seed = colTerm(c, h.ref(c.Name), seed, h.opts[i], true)
+	}
+	return seed
+}
+
+// columnHashes hash each column on its own (seeded by its position; NULL
+// stays NULL), to name the columns that differ in a changed row.
+func (h *hasher) columnHashes() []string {
+	out := make([]string, len(h.cols))
+	for i, c := range h.cols {
+		out[i] = colTerm(c, h.ref(c.Name), fmt.Sprintf("%d::pg_catalog.int8", i+1), h.opts[i], false)
 	}
 	return out
 }
@@ -185,12 +223,30 @@ func colRef(alias, name string) string {
 	return alias + "." + id
 }
 
+// scaleOpts marks numeric columns whose scale both sides fix identically.
+func scaleOpts(src, tgt []catalog.Column) []hashOpts {
+	o := make([]hashOpts, len(src))
+	for i := range src {
+		s, t := src[i], tgt[i]
+		o[i].fixedScale = s.BaseType == "numeric" && !s.IsDomain && s.Type == t.Type && strings.HasPrefix(s.Type, "numeric(") && strings.Contains(s.Type, ",")
+	}
+	return o
+}
+
 // RowHashSQL returns a SQL expression computing pgverify's exact, version-
 // stable 64-bit hash of a row of a table aliased as alias, over cols in the
-// given order. Two rows hash alike exactly when an application would read
-// back the same values (up to a 2^-64 collision). The sampler shares it.
-func RowHashSQL(cols []catalog.Column, alias string) string { return rowHashExpr(cols, alias) }
+// given order (use the source's order on both sides). Two rows hash alike
+// exactly when an application would read back the same values (up to a
+// 2^-64 collision). The sampler shares it with `tables`.
+func RowHashSQL(cols []catalog.Column, alias string) string {
+	h := hasher{cols: cols, opts: make([]hashOpts, len(cols)), alias: alias}
+	return h.rowHash()
+}
 
 // ColumnHashSQL returns one hash expression per column (same equality as
-// RowHashSQL), to tell which columns of a changed row differ.
-func ColumnHashSQL(cols []catalog.Column, alias string) []string { return columnHashExprs(cols, alias) }
+// RowHashSQL; NULL for a NULL value), to tell which columns of a changed
+// row differ.
+func ColumnHashSQL(cols []catalog.Column, alias string) []string {
+	h := hasher{cols: cols, opts: make([]hashOpts, len(cols)), alias: alias}
+	return h.columnHashes()
+}

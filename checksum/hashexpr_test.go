@@ -71,7 +71,9 @@ var exactnessCases = []struct {
 	{typ: "xml", a: "'<a/>'", b: "'<a></a>'"},
 }
 
-func rowHashes(t *testing.T, dsn string, setup, typ, a, b string) (int64, int64) {
+// rowHashes returns, for the two stored values, the chained row hash and the
+// per-column hash used in range sums (as text, "NULL" for NULL).
+func rowHashes(t *testing.T, dsn string, setup, typ, a, b string) (int64, int64, string, string) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := dbconn.Connect(ctx, dsn, dbconn.Options{Role: "test"})
@@ -107,23 +109,25 @@ func rowHashes(t *testing.T, dsn string, setup, typ, a, b string) (int64, int64)
 			cols = tb.Columns[1:] // hash v alone so both rows are comparable
 		}
 	}
-	q := "SELECT " + RowHashSQL(cols, "t") + " FROM public.x t ORDER BY k"
+	q := "SELECT " + RowHashSQL(cols, "t") + ", COALESCE((" + ColumnHashSQL(cols, "t")[0] + ")::text, 'NULL') FROM public.x t ORDER BY k"
 	rows, err := conn.Query(ctx, q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	var hs []int64
+	var cs []string
 	for rows.Next() {
 		var h int64
-		if err := rows.Scan(&h); err != nil {
+		var c string
+		if err := rows.Scan(&h, &c); err != nil {
 			t.Fatal(err)
 		}
-		hs = append(hs, h)
+		hs, cs = append(hs, h), append(cs, c)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	return hs[0], hs[1]
+	return hs[0], hs[1], cs[0], cs[1]
 }
 
 func isUserType(setup string) bool { return setup != "" }
@@ -134,13 +138,16 @@ func TestRowHashExactAcrossMajors(t *testing.T) {
 	db13, db16 := clusters.NewDB(t, pg13, "exact"), clusters.NewDB(t, pg16, "exact")
 	for i, tc := range exactnessCases {
 		t.Run(fmt.Sprintf("%02d_%s_%s_%s", i, tc.typ, tc.a, tc.b), func(t *testing.T) {
-			a13, b13 := rowHashes(t, pg13.DSN(db13), tc.setup, tc.typ, tc.a, tc.b)
-			a16, b16 := rowHashes(t, pg16.DSN(db16), tc.setup, tc.typ, tc.a, tc.b)
-			if a13 != a16 || b13 != b16 {
-				t.Errorf("hash differs between PG 13 and PG 16: %d/%d vs %d/%d", a13, b13, a16, b16)
+			a13, b13, ca13, cb13 := rowHashes(t, pg13.DSN(db13), tc.setup, tc.typ, tc.a, tc.b)
+			a16, b16, ca16, cb16 := rowHashes(t, pg16.DSN(db16), tc.setup, tc.typ, tc.a, tc.b)
+			if a13 != a16 || b13 != b16 || ca13 != ca16 || cb13 != cb16 {
+				t.Errorf("hash differs between PG 13 and PG 16: %d/%d %s/%s vs %d/%d %s/%s", a13, b13, ca13, cb13, a16, b16, ca16, cb16)
 			}
 			if got := a13 == b13; got != tc.equal {
-				t.Errorf("%s: %s vs %s hashed equal=%v, want %v", tc.typ, tc.a, tc.b, got, tc.equal)
+				t.Errorf("%s: %s vs %s row hash equal=%v, want %v", tc.typ, tc.a, tc.b, got, tc.equal)
+			}
+			if got := ca13 == cb13; got != tc.equal {
+				t.Errorf("%s: %s vs %s column hash equal=%v, want %v", tc.typ, tc.a, tc.b, got, tc.equal)
 			}
 		})
 	}

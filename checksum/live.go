@@ -94,36 +94,36 @@ func (r *replication) waitCaughtUp(ctx context.Context, src *pgx.Conn, lsn strin
 	}
 }
 
-// recheck re-reads the rows that differed in the snapshot, each time with
-// fresh snapshots taken after the target has applied everything the source
-// had committed, a bounded number of times with backoff. Only the keys that
-// differed at first are followed (rows written meanwhile are not new
-// findings): a key that now matches was replication lag; a key showing the
-// very same difference again after catch-up is real; a key whose values keep
-// changing is unstable.
+// recheck re-reads the rows that differed in the snapshot, by key, each
+// time with fresh snapshots taken after the target has applied everything
+// the source had committed, a bounded number of times with backoff. Only
+// the keys that differed at first are followed (rows written meanwhile are
+// not new findings): a key that now matches was replication lag; a key
+// showing the very same difference again after catch-up is real; a key
+// whose values keep changing is unstable.
 func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication, opts Options) error {
 	if len(j.key) == 0 {
 		return recheckNoKey(ctx, j, src, tgt, live, opts)
 	}
-	var leaves []keyRange
 	unexplored := false
 	for _, s := range j.slots {
-		leaves = append(leaves, s.leaves...)
 		if (s.srcCount != s.tgtCount || s.srcSum != s.tgtSum) && len(s.leaves) == 0 {
-			unexplored = true // drill-down stopped by --max-diffs
+			unexplored = true // drill-down stopped by the difference budget
 		}
 	}
-	if len(leaves) == 0 {
+	if len(j.diffs) == 0 {
 		return nil
 	}
 	// last observation of each followed key; the snapshot pass counts as an
 	// observation after catch-up when the first wait succeeded.
 	last := map[string]rowDiff{}
 	var order []string
-	for _, d := range initialDiffs(j) {
+	var keys [][]string
+	for _, d := range j.diffs {
 		k := joinKey(d.key)
 		last[k] = d
 		order = append(order, k)
+		keys = append(keys, d.key)
 	}
 	initial := len(order)
 	lastCaught := j.caughtUp
@@ -133,13 +133,15 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 		if err := sleepCtx(ctx, time.Duration(250<<(attempt-1))*time.Millisecond); err != nil {
 			return err
 		}
-		diffs, caught, err := rereadLeaves(ctx, j, src, tgt, live, leaves, opts)
+		var follow [][]string
+		for _, k := range keys {
+			if _, ok := last[joinKey(k)]; ok {
+				follow = append(follow, k)
+			}
+		}
+		now, caught, err := rereadKeys(ctx, j, src, tgt, live, follow, opts)
 		if err != nil {
 			return err
-		}
-		now := map[string]rowDiff{}
-		for _, d := range diffs {
-			now[joinKey(d.key)] = d
 		}
 		for k, prev := range last {
 			d, still := now[k]
@@ -186,18 +188,10 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 	return nil
 }
 
-// initialDiffs is the snapshot pass's differences.
-func initialDiffs(j *tableJob) []rowDiff {
-	var out []rowDiff
-	for _, s := range j.slots {
-		out = append(out, s.diffs...)
-	}
-	return reconcile(out)
-}
-
-// rereadLeaves reads the leaf ranges on a fresh source snapshot, waits for
-// the target to apply past it, then reads them on a fresh target snapshot.
-func rereadLeaves(ctx context.Context, j *tableJob, src, tgt *side, live *replication, leaves []keyRange, opts Options) ([]rowDiff, bool, error) {
+// rereadKeys reads keys on a fresh source snapshot, waits for the target to
+// apply past it, then reads them on a fresh target snapshot. It returns the
+// keys that still differ.
+func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replication, keys [][]string, opts Options) (map[string]rowDiff, bool, error) {
 	sc, err := src.fresh(ctx)
 	if err != nil {
 		return nil, false, err
@@ -209,11 +203,9 @@ func rereadLeaves(ctx context.Context, j *tableJob, src, tgt *side, live *replic
 	if err := sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_lsn()::pg_catalog.text").Scan(&lsn); err != nil {
 		return nil, false, fmt.Errorf("source: %w", err)
 	}
-	srows := make([][]leafRow, len(leaves))
-	for i, r := range leaves {
-		if srows[i], err = fetchLeaf(ctx, sc, &j.ssql, r); err != nil {
-			return nil, false, fmt.Errorf("source: %w", err)
-		}
+	srows, err := fetchKeys(ctx, sc, &j.ssql, keys)
+	if err != nil {
+		return nil, false, fmt.Errorf("source: %w", err)
 	}
 	caught, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout)
 	if err != nil {
@@ -224,15 +216,20 @@ func rereadLeaves(ctx context.Context, j *tableJob, src, tgt *side, live *replic
 		return nil, false, err
 	}
 	defer tc.Close(context.Background())
-	var diffs []rowDiff
-	for i, r := range leaves {
-		trows, err := fetchLeaf(ctx, tc, &j.tsql, r)
-		if err != nil {
-			return nil, false, fmt.Errorf("target: %w", err)
-		}
-		diffs = append(diffs, diffLeaves(srows[i], trows)...)
+	trows, err := fetchKeys(ctx, tc, &j.tsql, keys)
+	if err != nil {
+		return nil, false, fmt.Errorf("target: %w", err)
 	}
-	return reconcile(diffs), caught, nil
+	out := map[string]rowDiff{}
+	for _, key := range keys {
+		k := joinKey(key)
+		s, inS := srows[k]
+		t, inT := trows[k]
+		if d, differ := diffByKey(key, s, t, inS, inT); differ {
+			out[k] = d
+		}
+	}
+	return out, caught, nil
 }
 
 // recheckNoKey re-hashes a whole table without a key after catch-up.

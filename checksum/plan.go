@@ -24,12 +24,19 @@ type sideSQL struct {
 	from     string // quoted relation, ONLY for plain tables (no inheritance children)
 	keyCols  []string
 	keyTypes []string
+	terms    []string // summed per range
 	rowHash  string
 	colHash  []string
 }
 
-func newSideSQL(t catalog.Table, cols []catalog.Column, key []string) sideSQL {
-	s := sideSQL{from: t.Ident(), rowHash: rowHashExpr(cols, "t"), colHash: columnHashExprs(cols, "t")}
+func newSideSQL(t catalog.Table, cols []catalog.Column, key []string, opts []hashOpts) sideSQL {
+	h := hasher{cols: cols, opts: opts, key: key, alias: "t"}
+	s := sideSQL{from: t.Ident(), rowHash: h.rowHash(), colHash: h.columnHashes()}
+	if len(key) > 0 {
+		s.terms = h.rangeTerms()
+	} else {
+		s.terms = []string{s.rowHash}
+	}
 	if t.Kind == "r" {
 		s.from = "ONLY " + s.from
 	}
@@ -95,18 +102,40 @@ func (s *sideSQL) keyText() string {
 
 func (s *sideSQL) orderBy() string { return strings.Join(s.keyCols, ", ") }
 
-// hashQuery counts and sums row hashes of a range.
+// hashQuery counts the rows of a range and sums each hash term, returning
+// the sums as one text (an empty sum is "-", never skipped, so positions
+// cannot shift).
 func (s *sideSQL) hashQuery(r keyRange) (string, []any) {
 	w, args := s.where(r)
-	return fmt.Sprintf("SELECT pg_catalog.count(*), COALESCE(pg_catalog.sum(%s), 0)::pg_catalog.text FROM %s t WHERE %s",
-		s.rowHash, s.from, w), args
+	sums := make([]string, len(s.terms))
+	for i, t := range s.terms {
+		sums[i] = fmt.Sprintf("COALESCE(pg_catalog.sum(%s)::pg_catalog.text, '-')", t)
+	}
+	return fmt.Sprintf("SELECT pg_catalog.count(*), pg_catalog.concat_ws(',', %s) FROM %s t WHERE %s",
+		strings.Join(sums, ", "), s.from, w), args
 }
 
-// leafQuery streams key text and per-column hashes of a range in key order.
+// leafQuery streams key text and row hash of a range in key order.
 func (s *sideSQL) leafQuery(r keyRange) (string, []any) {
 	w, args := s.where(r)
-	return fmt.Sprintf("SELECT %s, ARRAY[%s]::pg_catalog.int8[] FROM %s t WHERE %s ORDER BY %s",
-		s.keyText(), strings.Join(s.colHash, ", "), s.from, w, s.orderBy()), args
+	return fmt.Sprintf("SELECT %s, %s FROM %s t WHERE %s ORDER BY %s",
+		s.keyText(), s.rowHash, s.from, w, s.orderBy()), args
+}
+
+// keysQuery fetches rows by key: key text, row hash and per-column hashes.
+// The keys are one text[] parameter per key column, unnested side by side.
+func (s *sideSQL) keysQuery() string {
+	params := make([]string, len(s.keyCols))
+	cols := make([]string, len(s.keyCols))
+	on := make([]string, len(s.keyCols))
+	for i := range s.keyCols {
+		params[i] = fmt.Sprintf("pg_catalog.unnest($%d::pg_catalog.text[])", i+1)
+		cols[i] = fmt.Sprintf("k%d", i+1)
+		on[i] = fmt.Sprintf("%s = u.k%d::%s", s.keyCols[i], i+1, s.keyTypes[i])
+	}
+	return fmt.Sprintf("SELECT %s, %s, ARRAY[%s]::pg_catalog.int8[] FROM %s t JOIN ROWS FROM (%s) AS u(%s) ON %s",
+		s.keyText(), s.rowHash, strings.Join(s.colHash, ", "), s.from, strings.Join(params, ", "), strings.Join(cols, ", "),
+		strings.Join(on, " AND "))
 }
 
 // splitQuery returns every step-th key of a range, to cut it into pieces.
