@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pgverify/pgverify/internal/catalog"
@@ -122,6 +123,7 @@ func (j *tableJob) mark(t0 time.Time) {
 }
 
 func (j *tableJob) fail(err error) {
+	err = explain(err, j.src.Ident())
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err == nil {
@@ -277,6 +279,29 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 // pairTables matches tables by schema and name and applies the selection.
+// explain adds what to do to errors an operator can fix.
+func explain(err error, table string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Message
+	switch pe.Code {
+	case "42501": // insufficient_privilege
+		msg += "; GRANT SELECT ON " + table + " TO the verifying role"
+	case "57014": // query_canceled: statement_timeout
+		msg += "; raise --statement-timeout or lower --range-rows"
+	case "55P03": // lock_not_available
+		msg += "; another session holds a conflicting lock (see pg_locks), retry or raise --lock-timeout"
+	}
+	// Keep the side prefix ("source: ") that wrapped the driver error.
+	prefix := ""
+	if s := err.Error(); strings.HasSuffix(s, pe.Error()) {
+		prefix = strings.TrimSuffix(s, pe.Error())
+	}
+	return fmt.Errorf("%s%s", prefix, msg)
+}
+
 // liveDrillBudget is how many differing rows per table are followed when
 // the target is a live subscriber.
 const liveDrillBudget = 10_000

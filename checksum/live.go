@@ -200,7 +200,7 @@ func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replicat
 	// The first statement takes the snapshot; the LSN read with it is past
 	// every commit the snapshot sees.
 	var lsn string
-	if err := sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_lsn()::pg_catalog.text").Scan(&lsn); err != nil {
+	if err := sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text").Scan(&lsn); err != nil {
 		return nil, false, fmt.Errorf("source: %w", err)
 	}
 	srows, err := fetchKeys(ctx, sc, &j.ssql, keys)
@@ -245,7 +245,7 @@ func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replic
 		}
 		var lsn string
 		var hs, ht hashSum
-		err = sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_lsn()::pg_catalog.text").Scan(&lsn)
+		err = sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text").Scan(&lsn)
 		if err == nil {
 			hs, err = rangeHash(ctx, sc, &j.ssql, keyRange{})
 		}

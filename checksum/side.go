@@ -47,14 +47,15 @@ func openSide(ctx context.Context, dsn string, opts dbconn.Options) (*side, erro
 }
 
 // begin opens the coordinator's snapshot and exports it. It returns the WAL
-// position at (just after) the snapshot: every commit the snapshot sees is
-// before it.
+// insert position at (just after) the snapshot: every commit the snapshot
+// sees is before it. Not pg_current_wal_lsn(): with synchronous_commit=off a
+// visible commit may not be written yet, and lie past the write position.
 func (s *side) begin(ctx context.Context) (lsn string, err error) {
 	if _, err := s.coord.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return "", fmt.Errorf("%s: begin: %w", s.name, err)
 	}
 	err = s.coord.QueryRow(ctx, `SELECT pg_export_snapshot(),
-		CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text`).Scan(&s.snapshot, &lsn)
+		CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text`).Scan(&s.snapshot, &lsn)
 	if err != nil {
 		return "", fmt.Errorf("%s: exporting snapshot: %w", s.name, err)
 	}

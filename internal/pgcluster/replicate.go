@@ -66,7 +66,7 @@ func WaitCaughtUp(ctx context.Context, src *Cluster, db string) error {
 	}
 	defer sc.Close(context.Background())
 	var lsn string
-	if err := sc.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+	if err := sc.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
 		return err
 	}
 	for {
