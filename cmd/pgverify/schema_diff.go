@@ -1,17 +1,115 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pgverify/pgverify/internal/dbconn"
+	"github.com/pgverify/pgverify/report"
+	"github.com/pgverify/pgverify/schema/diff"
 )
 
-// Stub: replaced by the real command.
+// schemaDiffOptions are the parsed flags of `pgverify schema diff`.
+type schemaDiffOptions struct {
+	conn       connFlags
+	out        outputFlags
+	privileges bool
+}
+
 func newSchemaDiffCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "diff",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("diff: not implemented yet") },
+	var o schemaDiffOptions
+	cmd := &cobra.Command{
+		Use:   "diff --source DSN --target DSN",
+		Short: "Report every schema difference between source and target",
+		Long: `Reads both catalogs, each in one REPEATABLE READ snapshot with search_path = '',
+and reports every difference in schemas, tables, columns, constraints, indexes,
+sequences (definitions), functions and procedures, triggers, views and
+materialized views, types, extensions, publications and RLS policies;
+--privileges adds owners and grants. Definitions are compared as parse trees,
+so a schema restored unchanged into a newer major diffs clean.
+
+"missing" is on the source only, "extra" on the target only, "changed" on
+both with a different attribute. Extension version differences are notices.
+Exit codes: 0 no differences (notices allowed), 1 differences, 2 could not
+compare.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSchemaDiff(cmd.Context(), cmd.OutOrStdout(), o)
+		},
 	}
+	o.conn.register(cmd, true)
+	o.out.register(cmd)
+	cmd.Flags().BoolVar(&o.privileges, "privileges", false, "also compare owners and grants")
+	return cmd
+}
+
+func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) error {
+	srcDSN, err := o.conn.sourceDSN()
+	if err != nil {
+		return err
+	}
+	dstDSN, err := o.conn.targetDSN()
+	if err != nil {
+		return err
+	}
+	src, dst, err := schemaDiffConnect(ctx, srcDSN, dstDSN, o.conn)
+	if err != nil {
+		return err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	defer dst.Close(context.WithoutCancel(ctx))
+
+	res, err := diff.Run(ctx, src, dst, diff.Options{Privileges: o.privileges})
+	if err != nil {
+		return err
+	}
+
+	w, done, err := o.out.open(stdout)
+	if err != nil {
+		return err
+	}
+	if o.out.format == report.JSON {
+		err = report.SchemaDiffJSON(w, res)
+	} else {
+		err = report.SchemaDiffText(w, res)
+	}
+	if cerr := done(err == nil); err == nil && cerr != nil {
+		err = fmt.Errorf("writing --output %s: %w", o.out.output, cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Errors() > 0 {
+		return errFindings
+	}
+	return nil
+}
+
+// schemaDiffConnect opens the read-only source and target sessions concurrently.
+func schemaDiffConnect(ctx context.Context, srcDSN, dstDSN string, f connFlags) (src, dst *pgx.Conn, err error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		src, err = dbconn.Connect(gctx, srcDSN, f.options("source", true))
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		dst, err = dbconn.Connect(gctx, dstDSN, f.options("target", true))
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		for _, c := range []*pgx.Conn{src, dst} {
+			if c != nil {
+				_ = c.Close(context.WithoutCancel(ctx))
+			}
+		}
+		return nil, nil, err
+	}
+	return src, dst, nil
 }

@@ -1,0 +1,179 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgverify/pgverify/schema/diff"
+)
+
+// SchemaDiffDoc is the JSON document of `pgverify schema diff`. Its fields
+// are a stable, documented contract (docs/schema-diff.md): add, never
+// rename or remove.
+type SchemaDiffDoc struct {
+	SourceServer diff.Server            `json:"source_server"`
+	TargetServer diff.Server            `json:"target_server"`
+	Privileges   bool                   `json:"privileges"`
+	Summary      SchemaDiffSummary      `json:"summary"`
+	Differences  []SchemaDiffDifference `json:"differences"`
+	Compared     []SchemaDiffCount      `json:"compared"`
+	Notes        []string               `json:"notes"`
+}
+
+// SchemaDiffSummary counts the differences by severity.
+type SchemaDiffSummary struct {
+	Errors  int `json:"errors"`
+	Notices int `json:"notices"`
+}
+
+// SchemaDiffDifference is one difference. Source and Target are null when
+// the object or value is absent on that side.
+type SchemaDiffDifference struct {
+	ObjectType string  `json:"object_type"`
+	Object     string  `json:"object"`
+	Kind       string  `json:"kind"`
+	Attribute  string  `json:"attribute,omitempty"`
+	Severity   string  `json:"severity"`
+	Source     *string `json:"source"`
+	Target     *string `json:"target"`
+}
+
+// SchemaDiffCount is how many objects of one type each side has.
+type SchemaDiffCount struct {
+	ObjectType string `json:"object_type"`
+	Source     int    `json:"source"`
+	Target     int    `json:"target"`
+}
+
+// NewSchemaDiffDoc converts a result to its JSON document.
+func NewSchemaDiffDoc(r *diff.Result) SchemaDiffDoc {
+	doc := SchemaDiffDoc{
+		SourceServer: r.Source,
+		TargetServer: r.Target,
+		Privileges:   r.Privileges,
+		Summary:      SchemaDiffSummary{Errors: r.Errors(), Notices: r.Notices()},
+		Differences:  make([]SchemaDiffDifference, 0, len(r.Differences)),
+		Compared:     make([]SchemaDiffCount, 0, len(r.Compared)),
+		Notes:        append([]string{}, r.Notes...),
+	}
+	for _, d := range r.Differences {
+		doc.Differences = append(doc.Differences, SchemaDiffDifference{
+			ObjectType: d.ObjectType, Object: d.Object, Kind: string(d.Kind), Attribute: d.Attribute,
+			Severity: string(d.Severity), Source: d.Source, Target: d.Target,
+		})
+	}
+	for _, c := range r.Compared {
+		doc.Compared = append(doc.Compared, SchemaDiffCount{ObjectType: c.ObjectType, Source: c.Source, Target: c.Target})
+	}
+	return doc
+}
+
+// SchemaDiffJSON writes the result as JSON.
+func SchemaDiffJSON(w io.Writer, r *diff.Result) error { return writeJSON(w, NewSchemaDiffDoc(r)) }
+
+// SchemaDiffText writes the result for people: one block per object with
+// what differs, then the object counts compared, then notes.
+func SchemaDiffText(w io.Writer, r *diff.Result) error {
+	ew := &schemaDiffWriter{w: w}
+	priv := "owners and grants not compared; use --privileges"
+	if r.Privileges {
+		priv = "owners and grants compared"
+	}
+	ew.printf("Schema diff: source PostgreSQL %s, target PostgreSQL %s (%s)\n\n", r.Source.Version, r.Target.Version, priv)
+
+	var last string
+	for _, d := range r.Differences {
+		head := d.ObjectType + " " + d.Object
+		if head != last {
+			if last != "" {
+				ew.printf("\n")
+			}
+			ew.printf("%s\n", head)
+			last = head
+		}
+		tag := ""
+		if d.Severity == diff.SeverityNotice {
+			tag = " [notice]"
+		}
+		switch d.Kind {
+		case diff.Missing:
+			ew.printf("  missing on target%s\n", tag)
+			schemaDiffValue(ew, "source", d.Source)
+		case diff.Extra:
+			ew.printf("  extra on target%s\n", tag)
+			schemaDiffValue(ew, "target", d.Target)
+		default:
+			ew.printf("  %s changed%s\n", d.Attribute, tag)
+			schemaDiffValue(ew, "source", d.Source)
+			schemaDiffValue(ew, "target", d.Target)
+		}
+	}
+	if len(r.Differences) > 0 {
+		ew.printf("\n")
+	}
+	if ew.err != nil {
+		return ew.err
+	}
+
+	rows := make([][]any, 0, len(r.Compared))
+	for _, c := range r.Compared {
+		rows = append(rows, []any{c.ObjectType, c.Source, c.Target})
+	}
+	if len(rows) > 0 {
+		if err := Table(w, []any{"OBJECT TYPE", "SOURCE", "TARGET"}, rows); err != nil {
+			return err
+		}
+		ew.printf("\n")
+	}
+	for _, n := range r.Notes {
+		ew.printf("note: %s\n", n)
+	}
+	switch errs, notices := r.Errors(), r.Notices(); {
+	case errs == 0 && notices == 0:
+		ew.printf("No schema differences.\n")
+	case errs == 0:
+		ew.printf("No schema differences; %s.\n", schemaDiffPlural(notices, "notice"))
+	default:
+		ew.printf("%s, %s.\n", schemaDiffPlural(errs, "difference"), schemaDiffPlural(notices, "notice"))
+	}
+	return ew.err
+}
+
+// schemaDiffValue prints one side's value; multi-line values (view
+// definitions, function bodies) are indented under it.
+func schemaDiffValue(ew *schemaDiffWriter, side string, v *string) {
+	if v == nil {
+		ew.printf("    %s: (none)\n", side)
+		return
+	}
+	lines := strings.Split(strings.TrimRight(*v, "\n"), "\n")
+	if len(lines) == 1 {
+		ew.printf("    %s: %s\n", side, lines[0])
+		return
+	}
+	ew.printf("    %s:\n", side)
+	for _, l := range lines {
+		ew.printf("      | %s\n", l)
+	}
+}
+
+func schemaDiffPlural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// schemaDiffWriter keeps the first write error so a report's many small writes
+// need one check.
+type schemaDiffWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *schemaDiffWriter) printf(format string, a ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, a...)
+	}
+}
