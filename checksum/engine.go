@@ -256,24 +256,37 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		finishTable(j, opts)
 	}
 	if live != nil && opts.Rechecks > 0 {
+		// Tables are re-checked at once; each waits for catch-up on its own.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(opts.Jobs)
 		for _, j := range jobs {
-			if j.err == nil && j.res.Status == StatusMismatch {
+			if j.err != nil || j.res.Status != StatusMismatch {
+				continue
+			}
+			g.Go(func() error {
 				t0 := time.Now()
-				err := recheck(ctx, j, src, tgt, live, opts)
+				err := recheck(gctx, j, src, tgt, live, opts)
 				j.mark(t0)
 				if err != nil {
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
+					if gctx.Err() != nil {
+						return gctx.Err()
 					}
 					j.res.Notes = append(j.res.Notes, "re-check failed: "+err.Error())
 				}
-			}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
 		}
 	}
 	for _, j := range jobs {
 		j.res.Duration = j.ended.Sub(j.started)
 	}
 	sort.Slice(res.Tables, func(a, b int) bool { return res.Tables[a].Table < res.Tables[b].Table })
+	if live != nil {
+		res.Summary.CatchUpWaitMS = time.Duration(live.waited.Load()).Milliseconds()
+	}
 	res.summarize(time.Since(start))
 	return res, nil
 }

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,8 @@ var (
 type replication struct {
 	subs  []string
 	slots []string
+	// waited is the total time spent waiting for catch-up, in nanoseconds.
+	waited atomic.Int64
 }
 
 func (r *replication) describe() string {
@@ -72,7 +75,9 @@ func detectReplication(ctx context.Context, src, tgt *pgx.Conn) (*replication, e
 
 // waitCaughtUp waits until the subscription slots confirm lsn, or timeout.
 func (r *replication) waitCaughtUp(ctx context.Context, src *pgx.Conn, lsn string, timeout time.Duration) (bool, error) {
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	defer func() { r.waited.Add(int64(time.Since(start))) }()
+	deadline := start.Add(timeout)
 	delay := 20 * time.Millisecond
 	for {
 		var behind int64
@@ -232,8 +237,15 @@ func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replicat
 	return out, caught, nil
 }
 
-// recheckNoKey re-hashes a whole table without a key after catch-up.
+// recheckNoKey re-hashes a whole table without a key on fresh snapshots
+// after catch-up: equal hashes were lag; the same two hashes seen twice
+// after catch-up are a real difference.
 func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replication, opts Options) error {
+	var prev hashSum2
+	for _, s := range j.slots {
+		prev = hashSum2{hashSum{s.srcCount, s.srcSum}, hashSum{s.tgtCount, s.tgtSum}}
+	}
+	lastCaught := j.caughtUp
 	for attempt := 1; attempt <= opts.Rechecks; attempt++ {
 		j.res.Rechecks = attempt
 		if err := sleepCtx(ctx, time.Duration(250<<(attempt-1))*time.Millisecond); err != nil {
@@ -244,36 +256,44 @@ func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replic
 			return err
 		}
 		var lsn string
-		var hs, ht hashSum
+		var now hashSum2
 		err = sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text").Scan(&lsn)
 		if err == nil {
-			hs, err = rangeHash(ctx, sc, &j.ssql, keyRange{})
+			now.s, err = rangeHash(ctx, sc, &j.ssql, keyRange{})
 		}
 		sc.Close(context.Background())
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
-		if _, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout); err != nil {
+		caught, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout)
+		if err != nil {
 			return err
 		}
 		tc, err := tgt.fresh(ctx)
 		if err != nil {
 			return err
 		}
-		ht, err = rangeHash(ctx, tc, &j.tsql, keyRange{})
+		now.t, err = rangeHash(ctx, tc, &j.tsql, keyRange{})
 		tc.Close(context.Background())
 		if err != nil {
 			return fmt.Errorf("target: %w", err)
 		}
-		if hs == ht {
+		if now.s == now.t {
 			j.res.Status = StatusMatch
 			j.res.Differences = nil
 			j.res.Notes = append(j.res.Notes, "the multiset difference seen in the snapshot matched once the target caught up (replication lag)")
 			return nil
 		}
+		if caught && lastCaught && now == prev {
+			return nil // the same difference again: real
+		}
+		prev, lastCaught = now, caught
 	}
 	return nil
 }
+
+// hashSum2 is one observation of both sides.
+type hashSum2 struct{ s, t hashSum }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	select {

@@ -131,6 +131,9 @@ type Summary struct {
 	SnapshotLSN string `json:"snapshot_lsn,omitempty"`
 	// Replication describes the live subscription found, if any.
 	Replication string `json:"replication,omitempty"`
+	// CatchUpWaitMS is the time spent waiting for the subscriber to apply
+	// past the source snapshot (and before each re-check).
+	CatchUpWaitMS int64 `json:"catchup_wait_ms,omitempty"`
 	// Verdict is "equal", "different" or "unverified"; it matches the exit code.
 	Verdict string `json:"verdict"`
 }
