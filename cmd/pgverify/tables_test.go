@@ -137,9 +137,9 @@ func TestTablesCLI(t *testing.T) {
 			}
 		}
 		want := map[string]string{
-			`public.accounts {"id":"10"}`:                       "changed nick",
-			`public.accounts {"id":"20"}`:                       "missing ",
-			`public.accounts {"id":"99999"}`:                    "extra ",
+			`public.accounts {"id":"10"}`:                      "changed nick",
+			`public.accounts {"id":"20"}`:                      "missing ",
+			`public.accounts {"id":"99999"}`:                   "extra ",
 			`public."Order Items" {"line":"1","order_id":"5"}`: "changed sku",
 		}
 		for k, v := range want {
