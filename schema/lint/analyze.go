@@ -1,0 +1,686 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+)
+
+// node is a graph vertex: a function, or a view/materialized view whose
+// query calls functions.
+type node interface{ label() string }
+
+func (f *funcObj) label() string { return f.ident }
+func (r *relObj) label() string  { return relKindWord(r.kind) + " " + r.qname.String() }
+
+func relKindWord(k byte) string {
+	switch k {
+	case 'v':
+		return "view"
+	case 'm':
+		return "materialized view"
+	case 'S':
+		return "sequence"
+	case 'f':
+		return "foreign table"
+	case 'c':
+		return "composite type"
+	}
+	return "table"
+}
+
+// edge leads from a node to a node it runs, or to a table it reads.
+type edge struct {
+	to    node
+	table *relObj // set instead of to for a table read
+}
+
+type analyzer struct {
+	c         *catalog
+	edges     map[node][]edge
+	queryRefs map[*relObj][]ref
+	rootRefs  map[*root][]ref
+	reach     map[*funcObj]*reached
+}
+
+// reached records the first root (in input order) that reaches a function
+// and the path it takes.
+type reached struct {
+	root  *root
+	chain []string
+	count int // how many roots reach it
+}
+
+func newAnalyzer(c *catalog) *analyzer {
+	return &analyzer{c: c, edges: map[node][]edge{}, queryRefs: map[*relObj][]ref{}, rootRefs: map[*root][]ref{}, reach: map[*funcObj]*reached{}}
+}
+
+// targets resolves a reference to graph nodes. unq decides the schema of
+// an unqualified name ("" = builtin or unknown: no edge).
+func (a *analyzer) targets(r ref, unq func(ref) string) []edge {
+	schema := r.schema
+	if schema == "" {
+		schema = unq(r)
+	}
+	if schema == "" || schema == "pg_catalog" && r.kind != refOp {
+		return nil
+	}
+	c := a.c
+	var out []edge
+	switch r.kind {
+	case refFunc:
+		for _, f := range c.funcsIn(schema, r.name, r.nargs) {
+			out = append(out, edge{to: f})
+		}
+	case refRel, refRowtype:
+		if rel := c.rels[qname{schema, r.name}]; rel != nil {
+			switch rel.kind {
+			case 'v', 'm':
+				out = append(out, edge{to: rel})
+			case 'r', 'p', 'f':
+				if !r.literal && r.kind == refRel {
+					out = append(out, edge{table: rel})
+				}
+			}
+		}
+	case refOp:
+		for _, o := range c.ops[r.name] {
+			if o.schema != schema || o.nargs != r.nargs && r.nargs > 0 {
+				continue
+			}
+			if o.fnObj != nil {
+				out = append(out, edge{to: o.fnObj})
+				continue
+			}
+			for _, f := range c.funcsIn(o.fn.schema, o.fn.name, o.nargs) {
+				out = append(out, edge{to: f})
+			}
+		}
+	}
+	return out
+}
+
+// boundResolver resolves names fixed when an object was created with path.
+func (a *analyzer) boundResolver(path []string) func(ref) string {
+	return func(r ref) string {
+		if s, ok := a.c.resolvePath(r, path); ok {
+			return s
+		}
+		if ss := a.c.schemasOf(r); len(ss) > 0 {
+			return ss[0]
+		}
+		return ""
+	}
+}
+
+func (a *analyzer) edgesOf(n node) []edge {
+	if e, ok := a.edges[n]; ok {
+		return e
+	}
+	var out []edge
+	switch x := n.(type) {
+	case *funcObj:
+		a.c.analyzeBody(x)
+		run := func(r ref) string {
+			if x.pinned {
+				s, _ := a.c.resolvePath(r, x.path)
+				return s
+			}
+			if a.c.builtin(r) {
+				return "pg_catalog"
+			}
+			return a.c.intended(x, r)
+		}
+		for _, r := range x.refs {
+			out = append(out, a.targets(r, run)...)
+		}
+		bound := a.boundResolver(x.createPath)
+		for _, r := range x.bound {
+			out = append(out, a.targets(r, bound)...)
+		}
+	case *relObj:
+		refs, ok := a.queryRefs[x]
+		if !ok && x.query != nil {
+			col := newCollector(nil)
+			col.collect(x.query)
+			refs = col.result()
+			a.queryRefs[x] = refs
+		}
+		bound := a.boundResolver(x.path)
+		for _, r := range refs {
+			out = append(out, a.targets(r, bound)...)
+		}
+		for _, d := range x.deps {
+			out = append(out, depEdge(d))
+		}
+	}
+	a.edges[n] = out
+	return out
+}
+
+func depEdge(d *dep) edge {
+	if d.fn != nil {
+		return edge{to: d.fn}
+	}
+	switch d.rel.kind {
+	case 'v', 'm':
+		return edge{to: d.rel}
+	}
+	return edge{table: d.rel}
+}
+
+func (a *analyzer) rootEdges(r *root) []edge {
+	refs, ok := a.rootRefs[r]
+	if !ok {
+		col := newCollector(nil)
+		for _, e := range r.exprs {
+			col.collect(e)
+		}
+		refs = col.result()
+		a.rootRefs[r] = refs
+	}
+	var out []edge
+	bound := a.boundResolver(r.path)
+	for _, x := range refs {
+		out = append(out, a.targets(x, bound)...)
+	}
+	for _, d := range r.deps {
+		out = append(out, depEdge(d))
+	}
+	return out
+}
+
+// tableRead is a table a root's code reads, and the path to it.
+type tableRead struct {
+	table *relObj
+	chain []string
+}
+
+// walkRoot runs a breadth-first search from a root, recording the first
+// chain that reaches each function and the tables the code reads.
+func (a *analyzer) walkRoot(r *root) []tableRead {
+	type item struct {
+		n     node
+		chain []string
+	}
+	var reads []tableRead
+	seen := map[node]bool{}
+	seenTable := map[*relObj]bool{}
+	var queue []item
+	visit := func(es []edge, chain []string) {
+		for _, e := range es {
+			if e.table != nil {
+				if !seenTable[e.table] && e.table.qname != r.table {
+					seenTable[e.table] = true
+					reads = append(reads, tableRead{e.table, append(append([]string(nil), chain...), "table "+e.table.qname.String())})
+				}
+				continue
+			}
+			if seen[e.to] {
+				continue
+			}
+			seen[e.to] = true
+			c := append(append([]string(nil), chain...), e.to.label())
+			queue = append(queue, item{e.to, c})
+		}
+	}
+	visit(a.rootEdges(r), []string{r.desc})
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if f, ok := it.n.(*funcObj); ok {
+			if rc := a.reach[f]; rc == nil {
+				a.reach[f] = &reached{root: r, chain: it.chain, count: 1}
+			} else {
+				rc.count++
+			}
+		}
+		visit(a.edgesOf(it.n), it.chain)
+	}
+	return reads
+}
+
+// analyze runs every rule over the catalog.
+func (c *catalog) analyze(ctx context.Context) ([]Finding, *analyzer, error) {
+	if err := c.analyzeAll(ctx); err != nil {
+		return nil, nil, err
+	}
+	a := newAnalyzer(c)
+	// Triggers that fire in the apply worker are roots.
+	for _, t := range c.triggers {
+		if t.enabled != 'A' && t.enabled != 'R' {
+			continue
+		}
+		word := "ALWAYS"
+		if t.enabled == 'R' {
+			word = "REPLICA"
+		}
+		fn := t.fn
+		r := &root{kind: rootTrigger, desc: fmt.Sprintf("ENABLE %s trigger %s on %s", word, quoteIdent(t.name), t.table),
+			table: t.table, path: t.path, loc: t.loc, off: t.off, order: t.order, ignore: t.ignore}
+		if t.when != nil {
+			r.exprs = append(r.exprs, t.when)
+		}
+		if fn.schema == "" {
+			fn.schema = a.boundResolver(t.path)(ref{kind: refFunc, qname: fn, nargs: 0})
+		}
+		for _, f := range c.funcsIn(fn.schema, fn.name, 0) {
+			r.deps = append(r.deps, &dep{fn: f})
+		}
+		c.roots = append(c.roots, r)
+	}
+	sort.SliceStable(c.roots, func(i, j int) bool { return c.roots[i].order < c.roots[j].order })
+
+	var out []Finding
+	for _, r := range c.roots {
+		reads := a.walkRoot(r)
+		if !r.kind.crossTableMatters() {
+			continue
+		}
+		for _, rd := range reads {
+			fn := ""
+			if len(rd.chain) > 1 {
+				fn = rd.chain[1]
+			}
+			fd := Finding{
+				Code: CodeCrossTable,
+				Message: fmt.Sprintf("%s calls %s, which reads table %s: pg_dump restores and logical replication's table sync load tables in no order that respects this, so the check can fail on consistent data",
+					r.desc, fn, rd.table.qname),
+				Object: r.desc, Chain: rd.chain,
+			}
+			fd.setKey(r.desc, rd.table.qname.String())
+			out = append(out, c.place(fd, r.loc, r.off, r.ignore))
+		}
+	}
+
+	for _, fs := range sortedFuncs(c) {
+		if fs.extension != "" || fs.kind == 'a' {
+			continue
+		}
+		out = append(out, a.funcFindings(fs)...)
+	}
+	return out, a, nil
+}
+
+func sortedFuncs(c *catalog) []*funcObj {
+	var all []*funcObj
+	for _, l := range c.funcs {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].order < all[j].order })
+	return all
+}
+
+// place fills a finding's position and suppression marker.
+func (c *catalog) place(fd Finding, loc locator, off int, ignore map[string]bool) Finding {
+	if loc != nil {
+		fd.File, fd.Line, fd.Col = loc.at(off)
+	}
+	if ignore[fd.Code] {
+		fd.Rule = "-" // marked suppressed; finalize counts and drops it
+	}
+	return fd
+}
+
+// refGroup is one unqualified name a function uses, at its first use.
+type refGroup struct {
+	r     ref
+	count int
+}
+
+func (a *analyzer) funcFindings(f *funcObj) []Finding {
+	c := a.c
+	c.analyzeBody(f)
+	first := skipSpaceAndComments(f.def, 0)
+	obj := "function " + f.ident
+	if f.procedure {
+		obj = "procedure " + f.ident
+	}
+	rc := a.reach[f]
+	var out []Finding
+	add := func(fd Finding, off int, keyParts ...string) {
+		fd.Object = obj
+		fd.fn = f
+		fd.setKey(append([]string{f.ident}, keyParts...)...)
+		out = append(out, c.place(fd, f.loc, off, f.ignore))
+	}
+
+	// Group unqualified names by what they name, keeping the first use.
+	var groups []*refGroup
+	byName := map[string]*refGroup{}
+	for _, r := range f.refs {
+		if r.schema != "" {
+			continue
+		}
+		k := fmt.Sprintf("%d\x00%s", r.kind, r.name)
+		if g := byName[k]; g != nil {
+			g.count++
+			continue
+		}
+		g := &refGroup{r: r, count: 1}
+		byName[k] = g
+		groups = append(groups, g)
+	}
+
+	if f.pinned {
+		for _, g := range groups {
+			r := g.r
+			if _, ok := c.resolvePath(r, f.path); ok {
+				continue
+			}
+			elsewhere := c.schemasOf(r)
+			if len(elsewhere) == 0 && hasUserSchema(f.path) {
+				continue // may come from a schema the input does not describe
+			}
+			where := a.unknownWhere()
+			if len(elsewhere) > 0 {
+				where = "it is in schema " + strings.Join(elsewhere, ", ")
+			}
+			fd := Finding{Code: CodePinnedMiss,
+				Message: fmt.Sprintf("%s pins search_path to %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)",
+					f.ident, pathText(f.path), a.refPhrase(r), where),
+				Reference: r.name, ReferenceKind: a.refKindWord(r), ResolvesTo: a.resolvesTo(f, r)}
+			add(fd, r.off, "ref", r.kind.String(), r.name)
+		}
+	} else {
+		unresolved := 0
+		for _, g := range groups {
+			r := g.r
+			if c.builtin(r) {
+				continue
+			}
+			unresolved++
+			fd := Finding{Reference: r.name, ReferenceKind: a.refKindWord(r), ResolvesTo: a.resolvesTo(f, r)}
+			where := " (it is " + fd.ResolvesTo + ")"
+			if fd.ResolvesTo == "" {
+				where = " (" + a.unknownWhere() + ")"
+			}
+			more := ""
+			if g.count > 1 {
+				more = fmt.Sprintf("; %d uses in this function", g.count)
+			}
+			if rc != nil {
+				fd.Code = CodeReachable
+				fd.Chain = append(append([]string(nil), rc.chain...), a.refTarget(f, r))
+				roots := ""
+				if rc.count > 1 {
+					roots = fmt.Sprintf(" (and %d more)", rc.count-1)
+				}
+				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s%s reaches it and runs in %s, where only pg_catalog is searched and the name does not resolve%s%s",
+					f.ident, a.refPhrase(r), rc.root.desc, roots, rc.root.kind.runsIn(), where, more)
+			} else {
+				fd.Code = CodeUnqualified
+				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; it fails for any caller whose search_path is empty, as in pg_dump scripts and replication workers%s%s",
+					f.ident, a.refPhrase(r), where, more)
+			}
+			add(fd, r.off, "ref", r.kind.String(), r.name)
+		}
+		if unresolved == 0 {
+			var outside []string
+			seen := map[string]bool{}
+			for _, r := range f.refs {
+				if r.schema == "" || r.schema == "pg_catalog" || r.schema == "pg_temp" {
+					continue
+				}
+				s := r.qname.String()
+				if !seen[s] {
+					seen[s] = true
+					outside = append(outside, s)
+				}
+			}
+			if len(outside) > 0 {
+				list := strings.Join(outside, ", ")
+				if len(outside) > 3 {
+					list = strings.Join(outside[:3], ", ") + fmt.Sprintf(" and %d more", len(outside)-3)
+				}
+				add(Finding{Code: CodeMutablePath,
+					Message: fmt.Sprintf("%s does not pin search_path and references objects outside pg_catalog (%s): its other names resolve with the caller's search_path",
+						f.ident, list)}, first)
+			}
+		}
+		if rc != nil && len(f.dynamic) > 0 {
+			add(Finding{Code: CodeDynamic, Chain: rc.chain,
+				Message: fmt.Sprintf("%s runs dynamic SQL (EXECUTE of a computed string) and does not pin search_path: the names in it resolve with the empty search_path of %s and cannot be checked",
+					f.ident, rc.root.kind.runsIn())}, f.dynamic[0])
+		}
+		if rc != nil && f.problem != "" {
+			add(Finding{Code: CodeNotAnalyzed, Chain: rc.chain,
+				Message: fmt.Sprintf("%s could not be checked: %s; it does not pin search_path and %s reaches it", f.ident, f.problem, rc.root.desc)}, first)
+		}
+	}
+	if f.secdef && !f.pinned {
+		add(Finding{Code: CodeSecDef,
+			Message: fmt.Sprintf("%s is SECURITY DEFINER and does not pin search_path: the caller's search_path decides what its unqualified names mean, with the owner's rights", f.ident)}, first)
+	}
+	return out
+}
+
+// unknownWhere explains a name that resolves nowhere.
+func (a *analyzer) unknownWhere() string {
+	if a.c.live {
+		return "no object of that name in the database"
+	}
+	return fmt.Sprintf("not in PostgreSQL %d's pg_catalog, nor defined in the input", a.c.bi.major)
+}
+
+func hasUserSchema(path []string) bool {
+	for _, s := range path {
+		switch s {
+		case "pg_catalog", "pg_temp", "":
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+func pathText(path []string) string {
+	if len(path) == 0 {
+		return "''"
+	}
+	q := make([]string, len(path))
+	for i, s := range path {
+		if s == "$user" {
+			q[i] = `"$user"`
+		} else {
+			q[i] = quoteIdent(s)
+		}
+	}
+	return strings.Join(q, ", ")
+}
+
+func (a *analyzer) refKindWord(r ref) string {
+	switch r.kind {
+	case refRel:
+		if r.seq {
+			return "sequence"
+		}
+		if rel := a.relFor(r); rel != nil {
+			return relKindWord(rel.kind)
+		}
+		return "relation"
+	case refRowtype:
+		return "row type"
+	}
+	return r.kind.String()
+}
+
+func (a *analyzer) relFor(r ref) *relObj {
+	for _, rel := range a.c.relsByName[r.name] {
+		return rel
+	}
+	return nil
+}
+
+// refPhrase says what the body does with a name.
+func (a *analyzer) refPhrase(r ref) string {
+	switch r.kind {
+	case refFunc:
+		return "calls " + quoteIdent(r.name) + "()"
+	case refRel:
+		if r.literal {
+			return "names " + a.refKindWord(r) + " '" + r.name + "' in a string"
+		}
+		return "uses " + a.refKindWord(r) + " " + quoteIdent(r.name)
+	case refType:
+		return "uses type " + quoteIdent(r.name)
+	case refRowtype:
+		return "declares " + quoteIdent(r.name) + "%ROWTYPE"
+	case refOp:
+		return "uses operator " + r.name
+	}
+	return "uses " + r.name
+}
+
+// resolvesTo names the object an unqualified name means on the source.
+func (a *analyzer) resolvesTo(f *funcObj, r ref) string {
+	s := a.c.intended(f, r)
+	if s == "" {
+		return ""
+	}
+	switch r.kind {
+	case refFunc:
+		if fs := a.c.funcsIn(s, r.name, r.nargs); len(fs) > 0 {
+			return fs[0].ident
+		}
+	case refOp:
+		return "operator " + s + "." + r.name
+	}
+	return qname{s, r.name}.String()
+}
+
+// refTarget is the last hop of a chain: the name as written, with the
+// argument types of the function it means ("g(jsonb)").
+func (a *analyzer) refTarget(f *funcObj, r ref) string {
+	if r.kind == refFunc {
+		if s := a.c.intended(f, r); s != "" {
+			if fs := a.c.funcsIn(s, r.name, r.nargs); len(fs) > 0 {
+				if i := strings.Index(fs[0].ident, "("); i >= 0 {
+					return quoteIdent(r.name) + fs[0].ident[i:]
+				}
+			}
+		}
+		return quoteIdent(r.name) + "()"
+	}
+	return a.refKindWord(r) + " " + r.name
+}
+
+// fixPath is the search_path the fix pins: pg_catalog, the schemas the
+// body's unqualified names live in on the source, pg_temp last.
+func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
+	c := a.c
+	var need []string
+	seen := map[string]bool{}
+	addSchema := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			need = append(need, s)
+		}
+	}
+	for _, r := range f.refs {
+		if r.schema != "" {
+			continue
+		}
+		if f.pinned {
+			if _, ok := c.resolvePath(r, f.path); ok {
+				continue
+			}
+		} else if c.builtin(r) {
+			continue
+		}
+		if s := c.intended(f, r); s != "" {
+			addSchema(s)
+			continue
+		}
+		// Not defined in the input: most likely an extension's object.
+		cands := append(append([]string(nil), c.extSchemas...), f.schema)
+		for _, s := range cands {
+			addSchema(s)
+		}
+		notes = append(notes, fmt.Sprintf("%s %s is not defined in the input; assumed to be in %s", a.refKindWord(r), r.name, strings.Join(cands, ", ")))
+	}
+	if f.pinned {
+		path = append(path, f.path...)
+		for _, s := range need {
+			if inList(s, path) {
+				continue
+			}
+			// keep pg_temp last
+			if i := indexOf("pg_temp", path); i >= 0 {
+				path = append(path[:i], append([]string{s}, path[i:]...)...)
+			} else {
+				path = append(path, s)
+			}
+		}
+		return path, notes
+	}
+	path = append(path, "pg_catalog")
+	for _, s := range need {
+		if !inList(s, path) {
+			path = append(path, s)
+		}
+	}
+	return append(path, "pg_temp"), notes
+}
+
+func inList(s string, l []string) bool { return indexOf(s, l) >= 0 }
+
+func indexOf(s string, l []string) int {
+	for i, x := range l {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// fixSQL renders ALTER FUNCTION ... SET search_path with the real deparser,
+// so quoting is right whatever the names.
+func fixSQL(f *funcObj, path []string) (string, error) {
+	if f.objArgs == nil {
+		return "", fmt.Errorf("no identity for %s", f.ident)
+	}
+	var args []*pg.Node
+	for _, s := range path {
+		args = append(args, pg.MakeAConstStrNode(s, -1))
+	}
+	objType := pg.ObjectType_OBJECT_FUNCTION
+	if f.procedure {
+		objType = pg.ObjectType_OBJECT_PROCEDURE
+	}
+	set := &pg.VariableSetStmt{Kind: pg.VariableSetKind_VAR_SET_VALUE, Name: "search_path", Args: args}
+	stmt := &pg.AlterFunctionStmt{
+		Objtype: objType,
+		Func:    f.objArgs,
+		Actions: []*pg.Node{pg.MakeSimpleDefElemNode("set", &pg.Node{Node: &pg.Node_VariableSetStmt{VariableSetStmt: set}}, -1)},
+	}
+	tree := &pg.ParseResult{Version: parserVersion(), Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_AlterFunctionStmt{AlterFunctionStmt: stmt}}}}}
+	s, err := pg.Deparse(tree)
+	if err != nil {
+		return "", fmt.Errorf("deparse fix for %s: %w", f.ident, err)
+	}
+	// Round-trip: what we print must parse.
+	if _, err := pg.Parse(s); err != nil {
+		return "", fmt.Errorf("fix for %s does not parse: %w", f.ident, err)
+	}
+	return s + ";", nil
+}
+
+var (
+	versionOnce sync.Once
+	version     int32
+)
+
+// parserVersion is the parse tree version Deparse insists on.
+func parserVersion() int32 {
+	versionOnce.Do(func() {
+		if t, err := pg.Parse("SELECT 1"); err == nil {
+			version = t.Version
+		}
+	})
+	return version
+}
