@@ -350,13 +350,15 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 	}
 
 	// Group unqualified names by what they name, keeping the first use.
+	// Whether a use resolves in pg_catalog can depend on its arity, so
+	// that is part of the key.
 	var groups []*refGroup
 	byName := map[string]*refGroup{}
 	for _, r := range f.refs {
 		if r.schema != "" {
 			continue
 		}
-		k := fmt.Sprintf("%d\x00%s", r.kind, r.name)
+		k := fmt.Sprintf("%d\x00%s\x00%v", r.kind, r.name, c.builtin(r))
 		if g := byName[k]; g != nil {
 			g.count++
 			continue

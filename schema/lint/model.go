@@ -203,6 +203,9 @@ type catalog struct {
 	ops         map[string][]*opObj // by symbol
 	schemas     map[string]bool
 	extSchemas  []string // schemas extensions were created in (their objects are unknown)
+	// extInCatalog: an extension was created in pg_catalog, so a name the
+	// input does not define may well resolve there.
+	extInCatalog bool
 	roots       []*root
 	triggers    []*trigger
 	nextOrder   int
@@ -302,6 +305,9 @@ func (c *catalog) funcsIn(schema, name string, nargs int) []*funcObj {
 
 // builtin says whether an unqualified name resolves in pg_catalog.
 func (c *catalog) builtin(r ref) bool {
+	if c.extInCatalog && len(c.schemasOf(r)) == 0 {
+		return true // unknown, maybe the extension's: do not guess
+	}
 	switch r.kind {
 	case refFunc:
 		if c.bi.hasFunc(r.name, r.nargs) {

@@ -126,12 +126,17 @@ func (rp *replayer) stmt(n *pg.Node, st *stmt) {
 				}
 			}
 		}
+		if schema == "pg_catalog" && s.CreateExtensionStmt.Extname != "plpgsql" {
+			rp.cat.extInCatalog = true
+		}
 		for _, x := range rp.cat.extSchemas {
 			if x == schema {
 				return
 			}
 		}
-		rp.cat.extSchemas = append(rp.cat.extSchemas, schema)
+		if schema != "pg_catalog" {
+			rp.cat.extSchemas = append(rp.cat.extSchemas, schema)
+		}
 	case *pg.Node_CreateFunctionStmt:
 		rp.createFunction(s.CreateFunctionStmt, st)
 	case *pg.Node_AlterFunctionStmt:
@@ -260,7 +265,8 @@ func parsePathList(s string) []string {
 			break
 		}
 		var b strings.Builder
-		if s[i] == '"' {
+		quoted := s[i] == '"'
+		if quoted {
 			i++
 			for i < len(s) {
 				if s[i] == '"' {
@@ -281,9 +287,12 @@ func parsePathList(s string) []string {
 				i++
 			}
 		}
-		name := strings.TrimSpace(b.String())
-		if !strings.HasPrefix(name, "$") {
-			name = strings.ToLower(name)
+		name := b.String()
+		if !quoted {
+			name = strings.TrimSpace(name)
+			if !strings.HasPrefix(name, "$") {
+				name = strings.ToLower(name)
+			}
 		}
 		if name != "" {
 			path = append(path, name)
