@@ -92,7 +92,9 @@ func TestSchemaLintCLIFiles(t *testing.T) {
 		var log struct {
 			Version string
 			Runs    []struct {
-				Tool    struct{ Driver struct{ Rules []struct{ ID string } } }
+				Tool struct {
+					Driver struct{ Rules []struct{ ID string } }
+				}
 				Results []struct {
 					RuleID    string
 					Level     string

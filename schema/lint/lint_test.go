@@ -158,7 +158,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "another language, reachable: cannot be checked",
-			sql: "CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE plperl AS $$ return 1; $$;\n" + checkTable,
+			sql:  "CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE plperl AS $$ return 1; $$;\n" + checkTable,
 			want: []string{"PGV108  @CREATE"},
 		},
 		{

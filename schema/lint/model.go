@@ -206,10 +206,10 @@ type catalog struct {
 	// extInCatalog: an extension was created in pg_catalog, so a name the
 	// input does not define may well resolve there.
 	extInCatalog bool
-	roots       []*root
-	triggers    []*trigger
-	nextOrder   int
-	live        bool // read from a database: every object is known
+	roots        []*root
+	triggers     []*trigger
+	nextOrder    int
+	live         bool // read from a database: every object is known
 }
 
 func newCatalog(bi *builtins) *catalog {
