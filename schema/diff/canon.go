@@ -235,12 +235,14 @@ func unqualifySingleRelation(stmt map[string]any) {
 }
 
 // stripQualifier rewrites ColumnRef [name, col] to [col] in v, without
-// entering subqueries.
+// entering subqueries. A whole-row reference (name.*) is left alone: a bare
+// * means something else.
 func stripQualifier(v any, name string) {
 	switch n := v.(type) {
 	case map[string]any:
 		if cr, ok := n["ColumnRef"].(map[string]any); ok {
-			if f, ok := cr["fields"].([]any); ok && len(f) == 2 && path(f[0], "String", "sval") == name {
+			if f, ok := cr["fields"].([]any); ok && len(f) == 2 && path(f[0], "String", "sval") == name &&
+				path(f[1], "String", "sval") != nil {
 				cr["fields"] = f[1:]
 			}
 			return
@@ -383,26 +385,28 @@ func canonIndex(def string) (indexParts, error) {
 }
 
 // indexColumnText cuts the key column list and the INCLUDE list out of a
-// pg_get_indexdef result, for display.
-func indexColumnText(def, method string) (cols, include string) {
+// pg_get_indexdef result, for display; ok is false when it cannot.
+func indexColumnText(def, method string) (cols, include string, ok bool) {
 	at := strings.Index(def, " USING "+method+" (")
-	if at < 0 {
-		return "", ""
+	if method == "" || at < 0 {
+		return "", "", false
 	}
 	start := at + len(" USING "+method+" ")
 	end := matchParen(def, start)
 	if end < 0 {
-		return "", ""
+		return "", "", false
 	}
 	cols = def[start+1 : end]
 	rest := def[end+1:]
 	if strings.HasPrefix(rest, " INCLUDE (") {
 		s := end + 1 + len(" INCLUDE ")
-		if e := matchParen(def, s); e > 0 {
-			include = def[s+1 : e]
+		e := matchParen(def, s)
+		if e < 0 {
+			return "", "", false
 		}
+		include = def[s+1 : e]
 	}
-	return cols, include
+	return cols, include, true
 }
 
 // matchParen returns the index of the parenthesis closing the one at

@@ -130,9 +130,12 @@ func TestCanonExprAndArgs(t *testing.T) {
 
 func TestIndexColumnText(t *testing.T) {
 	def := `CREATE INDEX orders_due ON ONLY app.orders USING btree (due_on DESC NULLS LAST, (lower(("x(")::text))) INCLUDE (amount) WHERE (a > 1)`
-	cols, incl := indexColumnText(def, "btree")
-	if cols != `due_on DESC NULLS LAST, (lower(("x(")::text))` || incl != "amount" {
-		t.Errorf("got columns %q include %q", cols, incl)
+	cols, incl, ok := indexColumnText(def, "btree")
+	if !ok || cols != `due_on DESC NULLS LAST, (lower(("x(")::text))` || incl != "amount" {
+		t.Errorf("got columns %q include %q ok %v", cols, incl, ok)
+	}
+	if _, _, ok := indexColumnText(def, "hash"); ok {
+		t.Errorf("a definition that does not split must say so")
 	}
 }
 

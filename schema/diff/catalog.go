@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -15,11 +16,10 @@ import (
 // Catalog is one database's schema as schema diff compares it.
 type Catalog struct {
 	Server Server
+	// Side is "source" or "target", for notes.
+	Side string
 	// Objects by key ("<object type> <name>").
 	Objects map[string]*Object
-	// Notes are definitions that could not be parsed and were compared as
-	// exact text.
-	Notes []string
 }
 
 // Server identifies the server a catalog was read from.
@@ -47,12 +47,36 @@ func key(objType, name string) string { return objType + " " + name }
 // Key is the object's key in Catalog.Objects.
 func (o *Object) Key() string { return key(o.Type, o.Name) }
 
-// value is one attribute as read and canonicalised.
+// value is one attribute as read. Two values with the same raw text are
+// equal; only when they differ is the canonical form (a parse tree, for
+// definitions) computed and compared, so unchanged definitions are never
+// parsed.
 type value struct {
 	display *string // what people read; nil is NULL
-	canon   string  // what is compared
+	raw     string  // the catalog value as compact JSON
+	// canonFn computes the canonical form; nil means raw is canonical.
+	canonFn func() (string, error)
+	done    bool
+	canon   string
+	err     error
 	acl     []aclItem
 	list    []string
+}
+
+// canonical returns the form compared when raw texts differ. When a
+// definition cannot be parsed it returns the exact text and the error.
+func (v *value) canonical() (string, error) {
+	if v.canonFn == nil {
+		return v.raw, nil
+	}
+	if !v.done {
+		v.canon, v.err = v.canonFn()
+		if v.err != nil {
+			v.canon = "text:" + v.raw
+		}
+		v.done = true
+	}
+	return v.canon, v.err
 }
 
 type aclItem struct {
@@ -72,7 +96,7 @@ func Read(ctx context.Context, conn *pgx.Conn, side string) (*Catalog, error) {
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path = ''"); err != nil {
 		return nil, fmt.Errorf("setting search_path: %w", err)
 	}
-	cat := &Catalog{Objects: map[string]*Object{}}
+	cat := &Catalog{Side: side, Objects: map[string]*Object{}}
 	if err := tx.QueryRow(ctx, "SELECT current_setting('server_version'), current_setting('server_version_num')::int").
 		Scan(&cat.Server.Version, &cat.Server.VersionNum); err != nil {
 		return nil, fmt.Errorf("reading server version: %w", err)
@@ -82,7 +106,7 @@ func Read(ctx context.Context, conn *pgx.Conn, side string) (*Catalog, error) {
 		return nil, err
 	}
 	for _, name := range queryFiles {
-		if err := cat.load(ctx, tx, name, queries[name], side); err != nil {
+		if err := cat.load(ctx, tx, name, queries[name]); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +116,7 @@ func Read(ctx context.Context, conn *pgx.Conn, side string) (*Catalog, error) {
 	return cat, nil
 }
 
-func (c *Catalog) load(ctx context.Context, tx pgx.Tx, file, query, side string) error {
+func (c *Catalog) load(ctx context.Context, tx pgx.Tx, file, query string) error {
 	what := strings.TrimSuffix(file, ".sql")
 	rows, err := tx.Query(ctx, query)
 	if err != nil {
@@ -105,7 +129,7 @@ func (c *Catalog) load(ctx context.Context, tx pgx.Tx, file, query, side string)
 		if err := rows.Scan(&o.Type, &o.Name, &o.Parents, &attrs); err != nil {
 			return fmt.Errorf("reading %s: %w", what, err)
 		}
-		if err := c.add(&o, attrs, side); err != nil {
+		if err := c.add(&o, attrs); err != nil {
 			return fmt.Errorf("reading %s %s: %w", o.Type, o.Name, err)
 		}
 	}
@@ -115,7 +139,7 @@ func (c *Catalog) load(ctx context.Context, tx pgx.Tx, file, query, side string)
 	return nil
 }
 
-func (c *Catalog) add(o *Object, attrsJSON []byte, side string) error {
+func (c *Catalog) add(o *Object, attrsJSON []byte) error {
 	spec, ok := kinds[o.Type]
 	if !ok {
 		return fmt.Errorf("unknown object type %q", o.Type)
@@ -127,9 +151,6 @@ func (c *Catalog) add(o *Object, attrsJSON []byte, side string) error {
 		return err
 	}
 	o.Attrs = make(map[string]*value, len(spec.attrs))
-	note := func(attr string, err error) {
-		c.Notes = append(c.Notes, parseNote(side, o.Type, o.Name, attr, err))
-	}
 	for _, a := range spec.attrs {
 		r := raw[a.name]
 		if len(r) == 0 {
@@ -137,12 +158,12 @@ func (c *Catalog) add(o *Object, attrsJSON []byte, side string) error {
 		}
 		v, err := newValue(a, r, raw)
 		if err != nil {
-			note(a.name, err)
+			return fmt.Errorf("attribute %s: %w", a.name, err)
 		}
 		o.Attrs[a.name] = v
 	}
 	if o.Type == "index" {
-		deriveIndexParts(o, note)
+		deriveIndexParts(o)
 	}
 	k := o.Key()
 	if _, dup := c.Objects[k]; dup {
@@ -160,60 +181,54 @@ func (c *Catalog) add(o *Object, attrsJSON []byte, side string) error {
 	return nil
 }
 
-// newValue canonicalises one attribute. On a parse error it returns the
-// value compared as exact text along with the error, for a note.
+// newValue prepares one attribute: its display, its raw text and how to
+// canonicalise it.
 func newValue(a attrSpec, r json.RawMessage, all map[string]json.RawMessage) (*value, error) {
-	v := &value{display: displayOf(r), canon: compact(r)}
+	v := &value{display: displayOf(r), raw: compact(r)}
 	if isNull(r) {
 		return v, nil
 	}
 	var s string
 	_ = json.Unmarshal(r, &s)
-	asText := func(canon string, err error) (*value, error) {
-		if err != nil {
-			v.canon = "text:" + s
-			return v, err
-		}
-		v.canon = canon
-		return v, nil
+	parsed := func(f func(string) (string, error)) {
+		v.canonFn = func() (string, error) { return f(s) }
 	}
 	switch a.mode {
 	case modeExpr:
-		return asText(canonExpr(s))
+		parsed(canonExpr)
 	case modeQuery:
-		return asText(canonQuery(s))
+		parsed(canonQuery)
 	case modeConstraint:
-		return asText(canonConstraint(s))
+		parsed(canonConstraint)
 	case modeTrigger:
-		return asText(canonTrigger(s))
+		parsed(canonTrigger)
 	case modeFuncArgs:
-		if s == "" {
-			return v, nil
+		if s != "" {
+			parsed(canonFuncArgs)
 		}
-		return asText(canonFuncArgs(s))
 	case modePartKey:
-		return asText(canonPartKey(s))
+		parsed(canonPartKey)
 	case modePartBound:
-		return asText(canonPartBound(s))
+		parsed(canonPartBound)
 	case modeBody:
 		if compact(all["body_sql_standard"]) == "true" {
-			return asText(canonSQLBody(s))
+			parsed(canonSQLBody)
 		}
 	case modeACL:
 		var items [][]any
 		if err := json.Unmarshal(r, &items); err != nil {
-			return v, err
+			return nil, err
 		}
 		for _, it := range items {
 			if len(it) != 4 {
-				continue
+				return nil, fmt.Errorf("malformed ACL item %v", it)
 			}
 			g, _ := it[3].(bool)
 			v.acl = append(v.acl, aclItem{grantee: fmt.Sprint(it[0]), grantor: fmt.Sprint(it[1]), privilege: fmt.Sprint(it[2]), grantable: g})
 		}
 	case modeColumnOrder:
 		if err := json.Unmarshal(r, &v.list); err != nil {
-			return v, err
+			return nil, err
 		}
 	case modePubTables:
 		return pubTables(v, r)
@@ -221,33 +236,43 @@ func newValue(a attrSpec, r json.RawMessage, all map[string]json.RawMessage) (*v
 	return v, nil
 }
 
-// deriveIndexParts fills the columns, include and predicate attributes of
-// an index from its definition's parse tree.
-func deriveIndexParts(o *Object, note func(string, error)) {
-	def := o.Attrs["definition"].display
-	method := o.Attrs["method"].display
-	if def == nil || method == nil {
-		return
+// deriveIndexParts sets up the columns, include and predicate attributes
+// of an index: displayed from its definition's text, compared as the parts
+// of its parse tree. Should the text not split as expected, the whole
+// definition stands in as the raw text, so a change is never missed.
+func deriveIndexParts(o *Object) {
+	def, method, pred := o.Attrs["definition"], o.Attrs["method"], o.Attrs["predicate"]
+	defText, methodText := "", ""
+	if def.display != nil {
+		defText = *def.display
 	}
-	cols, incl := indexColumnText(*def, *method)
-	o.Attrs["columns"] = &value{display: strPtr(cols), canon: "text:" + cols}
-	o.Attrs["include"] = &value{display: nilIfEmpty(incl), canon: "text:" + incl}
-	pred := o.Attrs["predicate"]
-	p, err := canonIndex(*def)
-	if err != nil {
-		note("definition", err)
-		if pred.display != nil {
-			pred.canon = "text:" + *pred.display
+	if method.display != nil {
+		methodText = *method.display
+	}
+	cols, incl, ok := indexColumnText(defText, methodText)
+	rawCols, rawIncl := cols, incl
+	if !ok {
+		rawCols, rawIncl = "definition:"+defText, "definition:"+defText
+	}
+	var once sync.Once
+	var parts indexParts
+	var perr error
+	parse := func() { parts, perr = canonIndex(defText) }
+	part := func(pick func(indexParts) string) func() (string, error) {
+		return func() (string, error) {
+			once.Do(parse)
+			return pick(parts), perr
 		}
-		return
 	}
-	o.Attrs["columns"].canon = p.columns
-	o.Attrs["include"].canon = p.include
-	pred.canon = p.predicate
+	o.Attrs["columns"] = &value{display: strPtr(cols), raw: rawCols,
+		canonFn: part(func(p indexParts) string { return p.columns })}
+	o.Attrs["include"] = &value{display: nilIfEmpty(incl), raw: rawIncl,
+		canonFn: part(func(p indexParts) string { return p.include })}
+	pred.canonFn = part(func(p indexParts) string { return p.predicate })
 }
 
-// pubTables canonicalises a publication's table list: each table with its
-// row filter (as a parse tree) and column list.
+// pubTables prepares a publication's table list: each table with its row
+// filter (compared as a parse tree) and column list.
 func pubTables(v *value, r json.RawMessage) (*value, error) {
 	var tables []struct {
 		Table   string   `json:"table"`
@@ -255,34 +280,41 @@ func pubTables(v *value, r json.RawMessage) (*value, error) {
 		Columns []string `json:"columns"`
 	}
 	if err := json.Unmarshal(r, &tables); err != nil {
-		return v, err
+		return nil, err
 	}
-	var shown, canon []string
-	var firstErr error
+	shown := make([]string, 0, len(tables))
 	for _, t := range tables {
 		s := t.Table
-		c := []any{t.Table, nil, t.Columns}
 		if t.Filter != nil {
 			s += " WHERE " + *t.Filter
-			fc, err := canonExpr(*t.Filter)
-			if err != nil {
-				fc = "text:" + *t.Filter
-				if firstErr == nil {
-					firstErr = err
-				}
-			}
-			c[1] = fc
 		}
 		if t.Columns != nil {
 			s += " (" + strings.Join(t.Columns, ", ") + ")"
 		}
 		shown = append(shown, s)
-		canon = append(canon, canonJSON(c))
 	}
-	sort.Strings(canon)
 	v.display = strPtr(strings.Join(shown, ", "))
-	v.canon = canonJSON(canon)
-	return v, firstErr
+	v.canonFn = func() (string, error) {
+		var canon []string
+		var firstErr error
+		for _, t := range tables {
+			c := []any{t.Table, nil, t.Columns}
+			if t.Filter != nil {
+				fc, err := canonExpr(*t.Filter)
+				if err != nil {
+					fc = "text:" + *t.Filter
+					if firstErr == nil {
+						firstErr = err
+					}
+				}
+				c[1] = fc
+			}
+			canon = append(canon, canonJSON(c))
+		}
+		sort.Strings(canon)
+		return canonJSON(canon), firstErr
+	}
+	return v, nil
 }
 
 func isNull(r json.RawMessage) bool { return len(r) == 0 || string(r) == "null" }

@@ -108,10 +108,13 @@ func Run(ctx context.Context, source, target *pgx.Conn, opts Options) (*Result, 
 // type (containers first), object and attribute.
 func Compare(src, dst *Catalog, opts Options) *Result {
 	res := &Result{Source: src.Server, Target: dst.Server, Privileges: opts.Privileges}
-	res.Notes = append(append(res.Notes, src.Notes...), dst.Notes...)
 
 	// Privileges one side's major does not have cannot differ meaningfully.
 	minMajor := min(src.Server.Major(), dst.Server.Major())
+
+	if !opts.Privileges {
+		src, dst = withoutPrivilegeKinds(src), withoutPrivilegeKinds(dst)
+	}
 
 	// Objects only one side has; their children are not reported again.
 	gone := map[string]bool{}
@@ -153,7 +156,9 @@ func Compare(src, dst *Catalog, opts Options) *Result {
 				res.Differences = append(res.Differences, presence(s, Missing))
 			}
 		default:
-			res.Differences = append(res.Differences, compareObject(s, d, opts, minMajor)...)
+			diffs, notes := compareObject(s, d, opts, minMajor, src.Side, dst.Side)
+			res.Differences = append(res.Differences, diffs...)
+			res.Notes = append(res.Notes, notes...)
 		}
 	}
 	for k, d := range dst.Objects {
@@ -162,7 +167,21 @@ func Compare(src, dst *Catalog, opts Options) *Result {
 		}
 	}
 	sortDifferences(res.Differences)
+	sort.Strings(res.Notes)
 	return res
+}
+
+// withoutPrivilegeKinds returns c without the objects only --privileges
+// compares.
+func withoutPrivilegeKinds(c *Catalog) *Catalog {
+	out := *c
+	out.Objects = make(map[string]*Object, len(c.Objects))
+	for k, o := range c.Objects {
+		if !kinds[o.Type].privilege {
+			out.Objects[k] = o
+		}
+	}
+	return &out
 }
 
 // underGone reports whether any ancestor of o is itself missing or extra.
@@ -202,8 +221,7 @@ func presence(o *Object, k Kind) Difference {
 	return d
 }
 
-func compareObject(s, d *Object, opts Options, minMajor int) []Difference {
-	var out []Difference
+func compareObject(s, d *Object, opts Options, minMajor int, srcSide, dstSide string) (out []Difference, notes []string) {
 	changed := map[string]bool{}
 	for _, a := range kinds[s.Type].attrs {
 		if a.mode == modeHidden || (a.privilege && !opts.Privileges) {
@@ -224,7 +242,18 @@ func compareObject(s, d *Object, opts Options, minMajor int) []Difference {
 			}
 			srcShown, dstShown = sv.display, dv.display
 		default:
-			if sv.canon == dv.canon {
+			if sv.raw == dv.raw {
+				continue
+			}
+			sc, serr := sv.canonical()
+			dc, derr := dv.canonical()
+			if serr != nil {
+				notes = append(notes, parseNote(srcSide, s.Type, s.Name, a.name, serr))
+			}
+			if derr != nil {
+				notes = append(notes, parseNote(dstSide, d.Type, d.Name, a.name, derr))
+			}
+			if sc == dc {
 				continue
 			}
 			srcShown, dstShown = sv.display, dv.display
@@ -244,7 +273,7 @@ func compareObject(s, d *Object, opts Options, minMajor int) []Difference {
 		out = append(out, Difference{ObjectType: s.Type, Object: s.Name, Kind: Changed, Attribute: name,
 			Severity: sev, Source: srcShown, Target: dstShown})
 	}
-	return out
+	return out, notes
 }
 
 // sameRelativeOrder reports whether the names both lists hold appear in

@@ -48,6 +48,12 @@ func everyKind(t *testing.T, res *Result) {
 		seen[c.ObjectType] = c
 	}
 	for _, typ := range typeOrder {
+		if kinds[typ].privilege && !res.Privileges {
+			if _, ok := seen[typ]; ok {
+				t.Errorf("%s compared without --privileges", typ)
+			}
+			continue
+		}
 		c := seen[typ]
 		if c.Source == 0 || c.Target == 0 {
 			t.Errorf("no %s objects compared (source %d, target %d): the test schema must hold every kind", typ, c.Source, c.Target)
@@ -408,6 +414,14 @@ $$`,
 			want: []string{"function|app.order_total(bigint,date)|changed|acl"}},
 		{name: "schema owner", priv: true, sql: `ALTER SCHEMA audit OWNER TO app_owner`,
 			want: []string{"schema|audit|changed|owner"}},
+		{name: "default privileges changed", priv: true,
+			sql:  `ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT INSERT ON TABLES TO app_reader`,
+			want: []string{"default privileges|app_owner in schema app on tables|changed|acl"}},
+		{name: "default privileges missing", priv: true,
+			sql:  `ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app REVOKE SELECT ON TABLES FROM app_reader`,
+			want: []string{"default privileges|app_owner in schema app on tables|missing|"}},
+		{name: "default privileges not compared by default",
+			sql: `ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app REVOKE SELECT ON TABLES FROM app_reader`},
 		{name: "type grant", priv: true, sql: `REVOKE USAGE ON TYPE app.order_status FROM app_reader`,
 			want: []string{"type|app.order_status|changed|acl"}},
 

@@ -47,6 +47,7 @@ var queryFiles = []string{
 	"triggers.sql",
 	"policies.sql",
 	"publications.sql",
+	"default_privileges.sql",
 }
 
 // sqlFuncs are helpers the templates share so that filters read the same

@@ -39,6 +39,9 @@ type attrSpec struct {
 type kindSpec struct {
 	summary string
 	attrs   []attrSpec
+	// privilege kinds are compared, and counted, only with
+	// Options.Privileges.
+	privilege bool
 }
 
 // typeOrder is the order object types appear in reports: containers
@@ -46,6 +49,7 @@ type kindSpec struct {
 var typeOrder = []string{
 	"schema", "extension", "type", "domain constraint", "sequence", "table", "column",
 	"constraint", "index", "view", "materialized view", "function", "trigger", "policy", "publication",
+	"default privileges",
 }
 
 var (
@@ -182,4 +186,5 @@ var kinds = map[string]kindSpec{
 		{name: "schemas"},
 		owner,
 	}},
+	"default privileges": {privilege: true, attrs: []attrSpec{acl}},
 }

@@ -311,3 +311,5 @@ GRANT USAGE ON SEQUENCE app.invoice_no_seq TO app_reader;
 REVOKE EXECUTE ON FUNCTION app.order_total(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.order_total(bigint, date) TO app_reader;
 GRANT USAGE ON TYPE app.order_status TO app_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA app GRANT SELECT ON TABLES TO app_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
