@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgverify/pgverify/internal/catalog"
+	"github.com/pgverify/pgverify/schema/lint"
 )
 
 //go:embed sql/*.sql
@@ -177,6 +178,7 @@ type env struct {
 	opts     Options
 	// cached reads shared by several rules
 	rels    map[string][]relation
+	lints   map[string]*lint.Result
 	slots   []slot
 	subs    []subscription
 	subsErr error
@@ -202,7 +204,7 @@ func Run(ctx context.Context, src, dst *pgx.Conn, opts Options) (*Result, error)
 	if opts.MaxSlotLag <= 0 {
 		opts.MaxSlotLag = DefaultMaxSlotLag
 	}
-	e := &env{opts: opts, rels: map[string][]relation{}}
+	e := &env{opts: opts, rels: map[string][]relation{}, lints: map[string]*lint.Result{}}
 	var err error
 	if e.src, err = newServer(ctx, src, SideSource); err != nil {
 		return nil, err

@@ -56,6 +56,10 @@ ALTER TABLE ok ENABLE ALWAYS TRIGGER audited;
 CREATE FUNCTION local_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NEW; END $$;
 CREATE TRIGGER local_only AFTER INSERT ON safe FOR EACH ROW EXECUTE FUNCTION public.local_fn();
 CREATE TABLE gen (id int PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED); -- PF019
+-- PF017 (warning): dynamic SQL in a REPLICA trigger cannot be checked
+CREATE FUNCTION dyn_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SELECT ' || NEW.id; RETURN NEW; END $$;
+CREATE TRIGGER dyn AFTER INSERT ON gen FOR EACH ROW EXECUTE FUNCTION public.dyn_fn();
+ALTER TABLE gen ENABLE REPLICA TRIGGER dyn;
 CREATE SEQUENCE counter;                                             -- PF020
 `
 
@@ -131,10 +135,12 @@ func TestBrokenSourceTripsEveryRule(t *testing.T) {
 				{"PF014", "", Warning, []string{fmt.Sprintf("pid %d", long.PgConn().PID())}},
 				{"PF015", "", Warning, []string{gid}},
 				{"PF016", "", Warning, []string{"public.drift"}},
-				{"PF017", "", Critical, []string{"public.is_valid(integer)", "public.helper(integer)", "public.audit_fn()"}},
-				{"PF018", "", Warning, []string{"public.ok audited"}},
+				{"PF017", "unqualified", Critical, []string{"public.is_valid(integer)", "public.helper(integer)", "public.audit_fn()"}},
+				{"PF017", "could not be checked", Warning, []string{"public.dyn_fn()"}},
+				{"PF018", "", Warning, []string{"public.ok audited", "public.gen dyn"}},
 				{"PF019", "", Info, []string{"public.gen.b"}},
 				{"PF020", "", Warning, []string{"public.counter"}},
+				{"PF025", "", Warning, []string{"CHECK constraint checked_v_check on public.checked"}},
 			}
 			for _, w := range want {
 				f, ok := find(res, w.code, SideSource, w.sub)

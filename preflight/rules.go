@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/pgverify/pgverify/schema/lint"
 )
 
 // Codes outside the rule list.
@@ -39,6 +41,7 @@ var rules = []rule{
 	{code: "PF022", title: "subscription tables not ready", needsTarget: true, run: ruleSubscriptionTables},
 	{code: "PF023", title: "subscription slot lag and WAL retention", needsTarget: true, run: ruleSlotLag},
 	{code: "PF024", title: "subscription slot invalidated", needsTarget: true, run: ruleSlotInvalidated},
+	{code: "PF025", title: "constraints or indexes that read other tables", run: ruleCrossTable},
 }
 
 // sides returns the source, and the target when given: rules about what the
@@ -703,43 +706,133 @@ func ruleCollations(ctx context.Context, e *env) ([]Finding, error) {
 	return out, nil
 }
 
-type unqualified struct {
-	Function    string   `db:"function"`
-	Language    string   `db:"language"`
-	Via         []string `db:"via"`
-	Unqualified []string `db:"unqualified"`
-}
-
-// ruleUnqualified implements the catalog check of unqualified names itself.
-// When package schema/lint exposes its live-database rules
-// (lint.LintDatabase), this rule should call them instead of
-// sql/unqualified.sql, so both commands share one definition.
+// ruleUnqualified reuses schema lint's live-database rules (one definition
+// for both commands): PGV101 and PGV105 are names that do not resolve in
+// code the apply worker, a restore or PG 17 maintenance runs; PGV106 and
+// PGV108 are such code that could not be checked.
 func ruleUnqualified(ctx context.Context, e *env) ([]Finding, error) {
 	var out []Finding
 	for _, s := range e.sides() {
-		us, err := collect[unqualified](ctx, s, "unqualified.sql")
+		res, err := e.lint(ctx, s)
 		if err != nil {
 			return nil, err
 		}
-		if len(us) == 0 {
+		broken := groupLint(res, func(f lint.Finding) bool {
+			return f.Code == lint.CodeReachable || (f.Code == lint.CodePinnedMiss && len(f.Chain) > 0)
+		})
+		if len(broken.objects) > 0 {
+			out = append(out, Finding{Severity: Critical, Side: s.side, Objects: broken.objects,
+				Detail: "The apply and table-sync workers run with search_path = '' (pg_catalog only); so do " +
+					"pg_dump scripts, and PG 17 maintenance runs with pg_catalog, pg_temp. These functions run " +
+					"there (from a constraint, default, generated column, index, ALWAYS/REPLICA trigger or " +
+					"materialized view) and name objects without a schema: they fail and stop replication.\n" +
+					strings.Join(broken.lines, "\n"),
+				Remedy: broken.remedy("Schema-qualify the names in the bodies, or pin the search path: " +
+					"ALTER FUNCTION <function> SET search_path = pg_catalog, public, pg_temp;"),
+			})
+		}
+		unchecked := groupLint(res, func(f lint.Finding) bool {
+			return f.Code == lint.CodeDynamic || f.Code == lint.CodeNotAnalyzed
+		})
+		if len(unchecked.objects) > 0 {
+			out = append(out, Finding{Severity: Warning, Side: s.side, Objects: unchecked.objects,
+				Title: "functions run by the apply worker that could not be checked",
+				Detail: "These functions run in the apply worker (or a restore) without a pinned search_path, " +
+					"but their names could not be checked: dynamic SQL, or a body that does not parse or is " +
+					"not SQL or PL/pgSQL.\n" + strings.Join(unchecked.lines, "\n"),
+				Remedy: "Pin their search path: ALTER FUNCTION <function> SET search_path = pg_catalog, public, pg_temp;",
+			})
+		}
+	}
+	return out, nil
+}
+
+// ruleCrossTable: a CHECK, index or generated column that reads another
+// table can fail during the initial table sync, which copies tables in no
+// particular order (schema lint PGV107).
+func ruleCrossTable(ctx context.Context, e *env) ([]Finding, error) {
+	var out []Finding
+	for _, s := range e.sides() {
+		res, err := e.lint(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		g := groupLint(res, func(f lint.Finding) bool { return f.Code == lint.CodeCrossTable })
+		if len(g.objects) == 0 {
 			continue
 		}
-		var objs, lines []string
-		for _, u := range us {
-			objs = append(objs, u.Function)
-			lines = append(lines, fmt.Sprintf("%s (%s): reached via %s; unqualified: %s",
-				u.Function, u.Language, strings.Join(u.Via, "; "), strings.Join(u.Unqualified, ", ")))
-		}
-		out = append(out, Finding{Severity: Critical, Side: s.side, Objects: objs,
-			Detail: "The apply worker runs with search_path = '' (only pg_catalog). These functions run in it, " +
-				"from a default, constraint, index or ALWAYS/REPLICA trigger, and their bodies name user " +
-				"objects without a schema, so they may fail there and stop replication (names are matched " +
-				"as words in the body: check each).\n" + strings.Join(lines, "\n"),
-			Remedy: fmt.Sprintf("Schema-qualify the names in the bodies (public.helper(x)), or pin the search "+
-				"path: ALTER FUNCTION %s SET search_path = public, pg_catalog;", us[0].Function),
+		out = append(out, Finding{Severity: Warning, Side: s.side, Objects: g.objects,
+			Detail: "These constraints, indexes or generated columns call functions that read other tables. " +
+				"The initial table sync (and pg_restore) loads tables in no order that respects this, so they " +
+				"can fail although the data is consistent.\n" + strings.Join(g.lines, "\n"),
+			Remedy: "Enforce the rule with a foreign key or a trigger (ordinary triggers do not fire in the apply worker).",
 		})
 	}
 	return out, nil
+}
+
+// lint runs schema lint on a side once.
+func (e *env) lint(ctx context.Context, s *server) (*lint.Result, error) {
+	if r, ok := e.lints[s.side]; ok {
+		return r, nil
+	}
+	r, err := lint.LintDatabase(ctx, s.conn, lint.Options{})
+	if err != nil {
+		return nil, &sideError{s.side, fmt.Errorf("schema lint: %w", err)}
+	}
+	e.lints[s.side] = r
+	return r, nil
+}
+
+// lintGroup is lint findings grouped by object, in order.
+type lintGroup struct {
+	objects, lines, fixes []string
+}
+
+func (g lintGroup) remedy(fallback string) string {
+	if len(g.fixes) == 0 {
+		return fallback
+	}
+	return strings.Join(g.fixes, " ")
+}
+
+func groupLint(res *lint.Result, keep func(lint.Finding) bool) lintGroup {
+	var g lintGroup
+	refs := map[string][]string{}
+	via := map[string]string{}
+	for _, f := range res.Findings {
+		if !keep(f) {
+			continue
+		}
+		obj := strings.TrimPrefix(f.Object, "function ")
+		if _, ok := refs[obj]; !ok {
+			g.objects = append(g.objects, obj)
+			refs[obj] = nil
+			via[obj] = strings.Join(f.Chain, " → ")
+		}
+		if f.Reference != "" {
+			refs[obj] = appendUnique(refs[obj], f.Reference)
+		}
+	}
+	for _, obj := range g.objects {
+		line := obj
+		switch {
+		case strings.HasPrefix(via[obj], obj):
+			line = via[obj] // the chain starts at the object itself
+		case via[obj] != "":
+			line += ": " + via[obj]
+		}
+		if len(refs[obj]) > 0 {
+			line += "; unqualified: " + strings.Join(refs[obj], ", ")
+		}
+		g.lines = append(g.lines, line)
+	}
+	for _, fx := range res.Fixes {
+		if _, ok := refs[strings.TrimPrefix(fx.Object, "function ")]; ok {
+			g.fixes = append(g.fixes, strings.TrimSpace(fx.SQL))
+		}
+	}
+	return g
 }
 
 type trigger struct {
