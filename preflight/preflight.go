@@ -193,6 +193,13 @@ type rule struct {
 	run         func(ctx context.Context, e *env) ([]Finding, error)
 }
 
+// SelectionError is a --table pattern that matches no source table.
+type SelectionError struct{ Patterns []string }
+
+func (e *SelectionError) Error() string {
+	return "--table " + strings.Join(e.Patterns, ", ") + " matches no source table"
+}
+
 // Run checks the source, and the target when dst is not nil. Both
 // connections should be read-only (dbconn ReadOnly). A rule that lacks the
 // privileges to read what it needs yields a PF099 warning instead of failing
@@ -215,6 +222,11 @@ func Run(ctx context.Context, src, dst *pgx.Conn, opts Options) (*Result, error)
 			return nil, err
 		}
 		res.Target = &Server{Version: e.dst.version, Major: e.dst.major}
+	}
+	if len(opts.Selection.Include) > 0 {
+		if _, err := e.relations(ctx, e.src); err != nil {
+			return nil, err
+		}
 	}
 	var all []Finding
 	var skipped, skippedTitles []string

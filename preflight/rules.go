@@ -234,6 +234,16 @@ func (e *env) relations(ctx context.Context, s *server) ([]relation, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A --table pattern that matches nothing is a typo, not a clean bill.
+	if s.side == SideSource {
+		var keys [][2]string
+		for _, r := range all {
+			keys = append(keys, [2]string{r.RootSchema, r.RootName})
+		}
+		if un := e.opts.Selection.Unmatched(keys); len(un) > 0 {
+			return nil, &SelectionError{Patterns: un}
+		}
+	}
 	var out []relation
 	for _, r := range all {
 		if e.opts.Selection.Match(r.RootSchema, r.RootName) {

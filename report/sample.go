@@ -78,6 +78,8 @@ func SampleText(w io.Writer, r *sampler.Result) error {
 	if rep := r.Replication; rep != nil {
 		fmt.Fprintf(&b, "live replication: subscription %s (slot %s); ", strings.Join(rep.Subscriptions, ", "), strings.Join(rep.Slots, ", "))
 		switch {
+		case rep.Rounds == 0 && s.Differing > 0:
+			b.WriteString("differing rows were not re-checked (--rechecks 0)\n")
 		case rep.Rounds == 0:
 			b.WriteString("no row needed a re-check\n")
 		case rep.CaughtUp:

@@ -439,6 +439,9 @@ func drawSample(ctx context.Context, conn *pgx.Conn, j *job, opts Options) error
 			return err
 		}
 		j.exactCount = true
+		if est > 0 {
+			j.res.Notes = append(j.res.Notes, "no planner statistics (never analyzed); rows counted exactly")
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		j.res.EstimatedRows = est

@@ -86,6 +86,12 @@ func TestPreflightCLI(t *testing.T) {
 		t.Fatalf("PF004 for public.logs missing:\n%s", out)
 	}
 
+	// A --table pattern matching nothing is bad input, not a clean run.
+	code, _, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--table", "ordres")
+	if code != 2 || !strings.Contains(errOut, "--table ordres matches no source table") {
+		t.Fatalf("typo in --table: exit %d, stderr %s", code, errOut)
+	}
+
 	// Text report to a file; --exclude leaves the bad table out: exit 0.
 	file := filepath.Join(t.TempDir(), "report.txt")
 	code, out, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--exclude", "logs", "-o", file)
