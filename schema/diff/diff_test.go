@@ -124,11 +124,12 @@ func TestDeliberateDifferences(t *testing.T) {
 		sql  string
 		priv bool
 		pg15 bool // source PG 16 base15, target PG 17 base15
+		on17 bool // also against a PG 17 target (PG 13 source)
 		want []string
 	}
 	cases := []tc{
 		// Schemas.
-		{name: "schema extra", sql: `CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d date PRIMARY KEY);`,
+		{name: "schema extra", on17: true, sql: `CREATE SCHEMA reporting; CREATE TABLE reporting.daily (d date PRIMARY KEY);`,
 			want: []string{"schema|reporting|extra|"}},
 		{name: "schema missing", sql: `DROP SCHEMA audit CASCADE`,
 			// CASCADE also drops the triggers in app that call audit.log_change().
@@ -142,9 +143,9 @@ func TestDeliberateDifferences(t *testing.T) {
 		// Tables.
 		{name: "table missing", sql: `DROP TABLE app.settings`,
 			want: []string{"table|app.settings|missing|"}},
-		{name: "table persistence", sql: `ALTER TABLE app.sessions SET LOGGED`,
+		{name: "table persistence", on17: true, sql: `ALTER TABLE app.sessions SET LOGGED`,
 			want: []string{"table|app.sessions|changed|persistence"}},
-		{name: "table partition detached", sql: `ALTER TABLE app.orders DETACH PARTITION app.orders_default`,
+		{name: "table partition detached", on17: true, sql: `ALTER TABLE app.orders DETACH PARTITION app.orders_default`,
 			want: []string{
 				"table|app.orders_default|changed|partition_of",
 				"table|app.orders_default|changed|partition_bound",
@@ -174,7 +175,7 @@ func TestDeliberateDifferences(t *testing.T) {
 			want: []string{"column|app.settings.note|extra|"}},
 		{name: "column type", sql: `ALTER TABLE app.settings ALTER COLUMN value TYPE varchar(100)`,
 			want: []string{"column|app.settings.value|changed|type"}},
-		{name: "column typmod", sql: `ALTER TABLE app.sessions ALTER COLUMN user_agent TYPE varchar(500)`,
+		{name: "column typmod", on17: true, sql: `ALTER TABLE app.sessions ALTER COLUMN user_agent TYPE varchar(500)`,
 			want: []string{"column|app.sessions.user_agent|changed|typmod"}},
 		{name: "column nullability", sql: `ALTER TABLE app.sessions ALTER COLUMN data SET NOT NULL`,
 			want: []string{"column|app.sessions.data|changed|not_null"}},
@@ -190,7 +191,7 @@ func TestDeliberateDifferences(t *testing.T) {
 		{name: "column generated", sql: `ALTER TABLE app.order_lines ALTER COLUMN line_total DROP EXPRESSION`,
 			want: []string{"column|app.order_lines.line_total|changed|generated",
 				"column|app.order_lines.line_total|changed|generated_kind"}},
-		{name: "column identity", sql: `ALTER TABLE app.orders ALTER COLUMN id SET GENERATED ALWAYS`,
+		{name: "column identity", on17: true, sql: `ALTER TABLE app.orders ALTER COLUMN id SET GENERATED ALWAYS`,
 			want: []string{"column|app.orders.id|changed|identity"}},
 		{name: "column collation", sql: `ALTER TABLE app.sessions ALTER COLUMN user_agent TYPE varchar(400) COLLATE "POSIX"`,
 			want: []string{"column|app.sessions.user_agent|changed|collation"}},
@@ -207,7 +208,7 @@ func TestDeliberateDifferences(t *testing.T) {
 			ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES app.customers (id)
 			ON DELETE RESTRICT DEFERRABLE INITIALLY DEFERRED`,
 			want: []string{"constraint|app.orders.orders_customer_fk|changed|definition"}},
-		{name: "check expression", sql: `ALTER TABLE app.customers DROP CONSTRAINT customers_status_check,
+		{name: "check expression", on17: true, sql: `ALTER TABLE app.customers DROP CONSTRAINT customers_status_check,
 			ADD CONSTRAINT customers_status_check CHECK (status IN ('active', 'blocked', 'closed'))`,
 			want: []string{"constraint|app.customers.customers_status_check|changed|definition"}},
 		{name: "check constant", sql: `ALTER TABLE app.customers DROP CONSTRAINT customers_credit_check,
@@ -243,7 +244,7 @@ func TestDeliberateDifferences(t *testing.T) {
 		{name: "index opclass", sql: `DROP INDEX app.customers_lower_email;
 			CREATE INDEX customers_lower_email ON app.customers (lower(email::text))`,
 			want: []string{"index|app.customers_lower_email|changed|columns"}},
-		{name: "index predicate", sql: `DROP INDEX audit.events_payload;
+		{name: "index predicate", on17: true, sql: `DROP INDEX audit.events_payload;
 			CREATE INDEX events_payload ON audit.events USING gin (payload jsonb_path_ops) WHERE payload ? 'op'`,
 			want: []string{"index|audit.events_payload|changed|predicate"}},
 		{name: "index uniqueness", sql: `DROP INDEX app.customers_lower_email;
@@ -260,7 +261,7 @@ func TestDeliberateDifferences(t *testing.T) {
 		{name: "sequence value is not compared", sql: `SELECT setval('app.invoice_no_seq', 5000)`},
 		{name: "sequence type", sql: `ALTER SEQUENCE app.invoice_no_seq AS bigint`,
 			want: []string{"sequence|app.invoice_no_seq|changed|type"}},
-		{name: "sequence increment", sql: `ALTER SEQUENCE app.invoice_no_seq INCREMENT BY 10`,
+		{name: "sequence increment", on17: true, sql: `ALTER SEQUENCE app.invoice_no_seq INCREMENT BY 10`,
 			want: []string{"sequence|app.invoice_no_seq|changed|increment"}},
 		{name: "sequence bounds", sql: `ALTER SEQUENCE app.invoice_no_seq MINVALUE 1 MAXVALUE 5000000`,
 			want: []string{"sequence|app.invoice_no_seq|changed|min", "sequence|app.invoice_no_seq|changed|max"}},
@@ -297,7 +298,7 @@ func TestDeliberateDifferences(t *testing.T) {
 			want: []string{"function|app.normalize_email(text)|changed|strict"}},
 		{name: "function security", sql: `ALTER FUNCTION app.order_total(bigint, date) SECURITY INVOKER`,
 			want: []string{"function|app.order_total(bigint,date)|changed|security"}},
-		{name: "function config", sql: `ALTER FUNCTION app.order_total(bigint, date) SET work_mem = '16MB'`,
+		{name: "function config", on17: true, sql: `ALTER FUNCTION app.order_total(bigint, date) SET work_mem = '16MB'`,
 			want: []string{"function|app.order_total(bigint,date)|changed|config"}},
 		{name: "function search_path pin removed", sql: `ALTER FUNCTION app.touch_updated_at() RESET search_path`,
 			want: []string{"function|app.touch_updated_at()|changed|config"}},
@@ -325,7 +326,7 @@ $$`,
 			want: []string{"trigger|app.bookings.bookings_audit|changed|definition"}},
 		{name: "trigger always to enabled", sql: `ALTER TABLE app.customers ENABLE TRIGGER customers_touch`,
 			want: []string{"trigger|app.customers.customers_touch|changed|enabled"}},
-		{name: "trigger replica to always", sql: `ALTER TABLE app.customers ENABLE ALWAYS TRIGGER customers_status_audit`,
+		{name: "trigger replica to always", on17: true, sql: `ALTER TABLE app.customers ENABLE ALWAYS TRIGGER customers_status_audit`,
 			want: []string{"trigger|app.customers.customers_status_audit|changed|enabled"}},
 		{name: "trigger disabled to enabled", sql: `ALTER TABLE app.customers ENABLE TRIGGER customers_truncate_audit`,
 			want: []string{"trigger|app.customers.customers_truncate_audit|changed|enabled"}},
@@ -333,7 +334,7 @@ $$`,
 			want: []string{"trigger|app.customers.customers_touch|missing|"}},
 
 		// Views and materialized views.
-		{name: "view definition", sql: `CREATE OR REPLACE VIEW app.open_orders WITH (security_barrier) AS
+		{name: "view definition", on17: true, sql: `CREATE OR REPLACE VIEW app.open_orders WITH (security_barrier) AS
 			SELECT o.id, o.customer_id, o.amount, o.placed_on, o.status
 			FROM app.orders o
 			WHERE o.status IN ('new', 'paid', 'shipped')
@@ -349,7 +350,7 @@ $$`,
 			want: []string{"view|app.single_table|changed|definition"}},
 		{name: "view options", sql: `ALTER VIEW app.open_orders RESET (security_barrier)`,
 			want: []string{"view|app.open_orders|changed|options"}},
-		{name: "materialized view definition", sql: `DROP MATERIALIZED VIEW app.monthly_revenue;
+		{name: "materialized view definition", on17: true, sql: `DROP MATERIALIZED VIEW app.monthly_revenue;
 			CREATE MATERIALIZED VIEW app.monthly_revenue AS
 			SELECT date_trunc('month', placed_on::timestamp) AS month, sum(amount) AS revenue,
 			       count(*) FILTER (WHERE status = 'shipped') AS paid
@@ -359,9 +360,9 @@ $$`,
 		{name: "materialized view populated is not compared", sql: `REFRESH MATERIALIZED VIEW app.monthly_revenue`},
 
 		// Types.
-		{name: "enum label added", sql: `ALTER TYPE app.order_status ADD VALUE 'refunded' BEFORE 'cancelled'`,
+		{name: "enum label added", on17: true, sql: `ALTER TYPE app.order_status ADD VALUE 'refunded' BEFORE 'cancelled'`,
 			want: []string{"type|app.order_status|changed|labels"}},
-		{name: "domain constraint", sql: `ALTER DOMAIN app.email DROP CONSTRAINT email_check;
+		{name: "domain constraint", on17: true, sql: `ALTER DOMAIN app.email DROP CONSTRAINT email_check;
 			ALTER DOMAIN app.email ADD CONSTRAINT email_check CHECK (VALUE ~ '@')`,
 			want: []string{"domain constraint|app.email.email_check|changed|definition"}},
 		{name: "domain constraint missing", sql: `ALTER DOMAIN app.amount DROP CONSTRAINT amount_nonnegative`,
@@ -377,13 +378,13 @@ $$`,
 			want: []string{"type|app.address|changed|attributes", "view|app.order_summary|changed|definition"}},
 
 		// Extensions.
-		{name: "extension extra", sql: `CREATE EXTENSION citext`,
+		{name: "extension extra", on17: true, sql: `CREATE EXTENSION citext`,
 			want: []string{"extension|citext|extra|"}},
 
 		// Publications.
 		{name: "publication actions", sql: `ALTER PUBLICATION pub_orders SET (publish = 'insert')`,
 			want: []string{"publication|pub_orders|changed|publish"}},
-		{name: "publication tables", sql: `ALTER PUBLICATION pub_orders DROP TABLE app.customers`,
+		{name: "publication tables", on17: true, sql: `ALTER PUBLICATION pub_orders DROP TABLE app.customers`,
 			want: []string{"publication|pub_orders|changed|tables"}},
 		{name: "publication via root", sql: `ALTER PUBLICATION pub_orders SET (publish_via_partition_root = false)`,
 			want: []string{"publication|pub_orders|changed|via_root"}},
@@ -391,7 +392,7 @@ $$`,
 			want: []string{"publication|pub_all|missing|"}},
 
 		// RLS policies.
-		{name: "policy using", sql: `ALTER POLICY sessions_live ON app.sessions USING (expires_at > now() - interval '1 hour')`,
+		{name: "policy using", on17: true, sql: `ALTER POLICY sessions_live ON app.sessions USING (expires_at > now() - interval '1 hour')`,
 			want: []string{"policy|app.sessions.sessions_live|changed|using"}},
 		{name: "policy with check", sql: `ALTER POLICY customers_not_blocked ON app.customers WITH CHECK (status::text <> 'closed')`,
 			want: []string{"policy|app.customers.customers_not_blocked|changed|with_check"}},
@@ -450,11 +451,18 @@ $$`,
 			want: []string{"view|app.invoker_view|changed|options"}},
 	}
 	ctx := context.Background()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	run := func(c tc, pg17 bool) {
+		name := c.name
+		if pg17 {
+			name += " (PG 17 target)"
+		}
+		t.Run(name, func(t *testing.T) {
 			src, srcDB, dst, tmpl := f.pg13, "base", f.pg16, "base"
-			if c.pg15 {
+			switch {
+			case c.pg15:
 				src, srcDB, dst, tmpl = f.pg16, "base15", f.pg17, "base15"
+			case pg17:
+				dst = f.pg17
 			}
 			db := clone(t, dst, tmpl)
 			if err := dst.Exec(ctx, db, c.sql); err != nil {
@@ -471,6 +479,12 @@ $$`,
 				}
 			}
 		})
+	}
+	for _, c := range cases {
+		run(c, false)
+		if c.on17 {
+			run(c, true)
+		}
 	}
 }
 
