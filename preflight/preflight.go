@@ -230,6 +230,8 @@ func Run(ctx context.Context, src, dst *pgx.Conn, opts Options) (*Result, error)
 	}
 	var all []Finding
 	var skipped, skippedTitles []string
+	notChecked := map[string]*Finding{}
+	var notCheckedOrder []*Finding
 	for _, r := range rules {
 		if r.needsTarget && e.dst == nil {
 			skipped = append(skipped, r.code)
@@ -244,12 +246,22 @@ func Run(ctx context.Context, src, dst *pgx.Conn, opts Options) (*Result, error)
 			if !isPrivilegeError(err) {
 				return nil, fmt.Errorf("%s %s: %w", r.code, r.title, err)
 			}
-			fs = []Finding{{Code: codeNotChecked, Severity: Warning, Side: sideOf(err),
+			// One PF099 per cause, listing the rules it stopped.
+			detail := oneLine(err.Error())
+			if f, ok := notChecked[detail]; ok {
+				f.Objects = append(f.Objects, r.code)
+				f.Title = "checks could not run: " + strings.Join(f.Objects, ", ")
+				continue
+			}
+			f := &Finding{Code: codeNotChecked, Severity: Warning, Side: sideOf(err),
 				Title:   "check could not run: " + r.code + " " + r.title,
 				Objects: []string{r.code},
-				Detail:  oneLine(err.Error()),
-				Remedy:  "Run preflight as a superuser or a role with pg_monitor / pg_read_all_stats, or check " + r.code + " by hand.",
-			}}
+				Detail:  detail,
+				Remedy:  "Run preflight as a superuser or a role with pg_monitor / pg_read_all_stats, or check these rules by hand.",
+			}
+			notChecked[detail] = f
+			notCheckedOrder = append(notCheckedOrder, f)
+			continue
 		}
 		for i := range fs {
 			if fs[i].Code == "" {
@@ -263,6 +275,9 @@ func Run(ctx context.Context, src, dst *pgx.Conn, opts Options) (*Result, error)
 			}
 		}
 		all = append(all, fs...)
+	}
+	for _, f := range notCheckedOrder {
+		all = append(all, *f)
 	}
 	if len(skipped) > 0 {
 		all = append(all, Finding{Code: codeSkipped, Severity: Info, Side: SideTarget,

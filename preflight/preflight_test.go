@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pgverify/pgverify/internal/catalog"
+	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
@@ -431,5 +432,49 @@ func waitFor(t *testing.T, c *pgcluster.Cluster, db, q string) {
 			t.Fatalf("timed out waiting for: %s", q)
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// TestTargetPG13WithoutSuperuser: on PG 13 only superusers may read
+// pg_subscription.oid; a plain role still gets the subscription rules (the
+// database's only subscription owns every pg_subscription_rel row).
+func TestTargetPG13WithoutSuperuser(t *testing.T) {
+	needPG(t)
+	ctx := context.Background()
+	src, dst := clusters.get(t, "main", 16), clusters.get(t, "main", 13)
+	db := newPair(t, src, dst, "CREATE TABLE accounts (id int PRIMARY KEY, name text)")
+	sub := "sub_" + db
+	if err := pgcluster.Subscribe(ctx, src, dst, db, sub); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dst.Exec(ctx, db, "DROP SUBSCRIPTION "+sub) })
+	role := "reader_" + db
+	exec(t, dst, db, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'pw'", role))
+	readerDSN := fmt.Sprintf("postgres://%s:pw@127.0.0.1:%d/%s?sslmode=disable", role, dst.Port, db)
+	reader, err := dbconn.Connect(ctx, readerDSN, dbconn.Options{Role: "target", ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+
+	res := run(t, connect(t, src, db, "source"), reader, Options{})
+	if len(res.Findings) != 0 {
+		t.Fatalf("healthy subscription, plain role on PG 13: findings\n%s", dump(res))
+	}
+	for _, c := range []*pgcluster.Cluster{src, dst} {
+		exec(t, c, db, "CREATE TABLE stuck (id int PRIMARY KEY); INSERT INTO stuck VALUES (1)")
+	}
+	exec(t, dst, db, "ALTER SUBSCRIPTION "+sub+" REFRESH PUBLICATION")
+	exec(t, dst, db, "ALTER SUBSCRIPTION "+sub+" DISABLE")
+	res = run(t, connect(t, src, db, "source"), reader, Options{})
+	t.Logf("findings:\n%s", dump(res))
+	if f, ok := find(res, "PF021", SideTarget, "disabled"); !ok || !hasObject(f, sub) {
+		t.Error("PF021 disabled subscription not found")
+	}
+	if f, ok := find(res, "PF022", SideTarget, "not ready"); !ok || !hasObject(f, "public.stuck") {
+		t.Error("PF022 table not ready not found")
+	}
+	if f, ok := find(res, codeNotChecked, "", ""); ok {
+		t.Errorf("checks could not run: %s", f.Detail)
 	}
 }

@@ -3,8 +3,11 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgverify/pgverify/schema/lint"
 )
@@ -542,7 +545,8 @@ func ruleExistingSlots(ctx context.Context, e *env) ([]Finding, error) {
 	}
 	isOurs := func(name string) bool {
 		for _, p := range syncPrefixes {
-			if strings.HasPrefix(name, p) {
+			// Without the subscription's oid any table-sync slot may be ours.
+			if strings.HasPrefix(name, p) || (p == "pg_0_sync_" && tableSyncSlot.MatchString(name)) {
 				return true
 			}
 		}
@@ -1007,10 +1011,29 @@ func (e *env) subscriptions(ctx context.Context) ([]subscription, error) {
 		return nil, nil
 	}
 	if !e.subsOK {
-		e.subs, e.subsErr = collect[subscription](ctx, e.dst, "subscriptions.sql")
 		e.subsOK = true
+		q := "subscriptions.sql"
+		var canReadOID bool
+		if err := e.dst.conn.QueryRow(ctx, "SELECT has_column_privilege('pg_catalog.pg_subscription', 'oid', 'SELECT')").Scan(&canReadOID); err != nil {
+			e.subsErr = &sideError{SideTarget, fmt.Errorf("reading pg_subscription privileges: %w", err)}
+			return nil, e.subsErr
+		}
+		if !canReadOID {
+			q = "subscriptions_public.sql"
+		}
+		e.subs, e.subsErr = collect[subscription](ctx, e.dst, q)
 	}
 	return e.subs, e.subsErr
+}
+
+// owns reports whether a pg_subscription_rel row (srsubid) belongs to sub.
+// Without the oid (PG 13, no superuser) the rows of the database's only
+// subscription are still known; with several they cannot be told apart.
+func owns(sub subscription, subs []subscription, srsubid int64) bool {
+	if sub.OID != 0 {
+		return srsubid == sub.OID
+	}
+	return len(subs) == 1
 }
 
 // noSubscription is the info finding when the target has none.
@@ -1096,6 +1119,13 @@ type pubTable struct {
 	Object string `db:"object"`
 }
 
+// tableSyncSlot is the name of a table-sync slot: pg_<sub>_sync_<rel>_<system>.
+var tableSyncSlot = regexp.MustCompile(`^pg_[0-9]+_sync_[0-9]+_[0-9]+$`)
+
+// errNoSubscriptionOID: several subscriptions and no right to read their oids.
+var errNoSubscriptionOID = &pgconn.PgError{Code: "42501",
+	Message: "cannot tell the tables of several subscriptions apart without reading pg_subscription.oid (superuser on PG 13)"}
+
 var syncStates = map[string]string{"i": "initializing", "d": "copying data", "f": "copy finished",
 	"s": "synchronized", "r": "ready"}
 
@@ -1117,10 +1147,13 @@ func ruleSubscriptionTables(ctx context.Context, e *env) ([]Finding, error) {
 	}
 	var out []Finding
 	for _, s := range subs {
+		if s.OID == 0 && len(subs) > 1 {
+			return nil, &sideError{SideTarget, errNoSubscriptionOID}
+		}
 		subscribed := map[string]bool{}
 		var notReady, lines []string
 		for _, t := range tabs {
-			if t.SubID != s.OID || !e.opts.Selection.Match(t.Schema, t.Name) {
+			if !owns(s, subs, t.SubID) || !e.opts.Selection.Match(t.Schema, t.Name) {
 				continue
 			}
 			subscribed[t.Schema+"."+t.Name] = true
