@@ -126,8 +126,8 @@ func (a *analyzer) edgesOf(n node) []edge {
 	case *funcObj:
 		a.c.analyzeBody(x)
 		run := func(r ref) string {
-			if x.pinned {
-				s, _ := a.c.resolvePath(r, x.path)
+			if path, ok := x.effectivePath(); ok {
+				s, _ := a.c.resolvePath(r, path)
 				return s
 			}
 			if a.c.builtin(r) {
@@ -368,14 +368,18 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 		groups = append(groups, g)
 	}
 
-	if f.pinned {
+	if path, ok := f.effectivePath(); ok {
+		how := "pins search_path to"
+		if !f.pinned {
+			how = "sets search_path in its body to"
+		}
 		for _, g := range groups {
 			r := g.r
-			if _, ok := c.resolvePath(r, f.path); ok {
+			if _, ok := c.resolvePath(r, path); ok {
 				continue
 			}
 			elsewhere := c.schemasOf(r)
-			if len(elsewhere) == 0 && hasUserSchema(f.path) {
+			if len(elsewhere) == 0 && hasUserSchema(path) {
 				continue // may come from a schema the input does not describe
 			}
 			where := a.unknownWhere()
@@ -383,8 +387,8 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 				where = "it is in schema " + strings.Join(elsewhere, ", ")
 			}
 			fd := Finding{Code: CodePinnedMiss,
-				Message: fmt.Sprintf("%s pins search_path to %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)",
-					f.ident, pathText(f.path), a.refPhrase(r), where),
+				Message: fmt.Sprintf("%s %s %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)",
+					f.ident, how, pathText(path), a.refPhrase(r), where),
 				Reference: r.name, ReferenceKind: a.refKindWord(r), ResolvesTo: a.resolvesTo(f, r)}
 			add(fd, r.off, "ref", r.kind.String(), r.name)
 		}
@@ -583,12 +587,13 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 			need = append(need, s)
 		}
 	}
+	bodyPath, hasPath := f.effectivePath()
 	for _, r := range f.refs {
 		if r.schema != "" {
 			continue
 		}
-		if f.pinned {
-			if _, ok := c.resolvePath(r, f.path); ok {
+		if hasPath {
+			if _, ok := c.resolvePath(r, bodyPath); ok {
 				continue
 			}
 		} else if c.builtin(r) {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"golang.org/x/sync/errgroup"
@@ -72,6 +73,7 @@ func analyzeSQLBody(f *funcObj) {
 		col.collect(s.Stmt)
 	}
 	f.refs = col.result()
+	f.bodyPath = col.setPath
 }
 
 // --- PL/pgSQL ---
@@ -213,6 +215,7 @@ func (c *catalog) analyzePLpgSQL(f *funcObj) {
 	p.walk(fn.get("action"), 0, "action", false)
 	p.parsePending()
 	f.refs = p.col.result()
+	f.bodyPath = p.col.setPath
 	if len(p.prob) > 0 && f.problem == "" {
 		f.problem = "part of its PL/pgSQL body could not be parsed: " + p.prob[0]
 	}
@@ -462,20 +465,23 @@ func (p *plState) declared(typname string, off int) {
 	p.col.add(r)
 }
 
+// typeNames caches parseTypeName: the same few declared types recur in
+// every function. The cached trees are only read.
+var typeNames sync.Map
+
 // parseTypeName parses a type name with the real parser.
 func parseTypeName(s string) *pg.TypeName {
-	tree, err := pg.Parse("SELECT NULL::" + s)
-	if err != nil || len(tree.Stmts) != 1 {
-		return nil
+	if v, ok := typeNames.Load(s); ok {
+		return v.(*pg.TypeName)
 	}
-	sel := tree.Stmts[0].Stmt.GetSelectStmt()
-	if sel == nil || len(sel.TargetList) != 1 {
-		return nil
+	var tn *pg.TypeName
+	if tree, err := pg.Parse("SELECT NULL::" + s); err == nil && len(tree.Stmts) == 1 {
+		if sel := tree.Stmts[0].Stmt.GetSelectStmt(); sel != nil && len(sel.TargetList) == 1 {
+			tn = sel.TargetList[0].GetResTarget().GetVal().GetTypeCast().GetTypeName()
+		}
 	}
-	if tc := sel.TargetList[0].GetResTarget().GetVal().GetTypeCast(); tc != nil {
-		return tc.TypeName
-	}
-	return nil
+	typeNames.Store(s, tn)
+	return tn
 }
 
 // rewriteDeclares returns the definition with every DECLAREd variable whose

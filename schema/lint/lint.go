@@ -55,7 +55,7 @@ func LintFiles(ctx context.Context, inputs []Input, opts Options) (*Result, erro
 		if _, ok := order[in.Name]; !ok {
 			order[in.Name] = i
 		}
-		if err := cat.replayFile(newSrcFile(in.Name, in.SQL)); err != nil {
+		if err := cat.replayFile(ctx, newSrcFile(in.Name, in.SQL)); err != nil {
 			return nil, err
 		}
 	}
@@ -96,7 +96,9 @@ func finish(res *Result, cat *catalog, a *analyzer, findings []Finding, opts Opt
 		rule, _ := RuleByCode(fd.Code)
 		fd.Rule, fd.Severity, fd.Remediation = rule.Name, rule.Severity, rule.Remediation
 		res.Findings = append(res.Findings, fd)
-		if fd.fn != nil && fd.Code != CodeCrossTable {
+		// PGV107 has no search_path fix, nor has a path the body sets itself
+		// (an ALTER FUNCTION ... SET would be overridden by the body).
+		if fd.fn != nil && fd.Code != CodeCrossTable && !(fd.Code == CodePinnedMiss && !fd.fn.pinned) {
 			acc := byFn[fd.fn]
 			if acc == nil {
 				acc = &fixAcc{fn: fd.fn, codes: map[string]bool{}}

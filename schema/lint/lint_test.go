@@ -157,6 +157,13 @@ func TestRules(t *testing.T) {
 			want: []string{"PGV105 g @g() $$"},
 		},
 		{
+			name: "a body that sets its own search_path",
+			sql: "CREATE SCHEMA util;\nCREATE FUNCTION util.g() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n" +
+				"CREATE FUNCTION public.f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  PERFORM set_config('search_path', 'util', true);\n  RETURN g();\nEND $$;\n" +
+				"CREATE FUNCTION public.k() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  SET LOCAL search_path = public;\n  RETURN g();\nEND $$;\n",
+			want: []string{"PGV105 g @g();\nEND $$;\n#2"},
+		},
+		{
 			name: "another language, reachable: cannot be checked",
 			sql:  "CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE plperl AS $$ return 1; $$;\n" + checkTable,
 			want: []string{"PGV108  @CREATE"},

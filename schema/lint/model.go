@@ -75,9 +75,23 @@ type funcObj struct {
 	// analysis
 	analyzed bool
 	refs     []ref  // runtime-resolved names in the body
+	bodyPath []string // search_path the body sets for itself, if any
 	bound    []ref  // BEGIN ATOMIC names, bound at creation
 	dynamic  []int  // offsets of EXECUTE of computed strings
 	problem  string // why the body could not be (fully) analyzed
+}
+
+// effectivePath is the search_path the body's names resolve with when it
+// runs in a session whose search_path is empty: the function's own SET, or
+// one the body sets itself. ok is false when it inherits the caller's.
+func (f *funcObj) effectivePath() (path []string, ok bool) {
+	if f.pinned {
+		return f.path, true
+	}
+	if f.bodyPath != nil {
+		return f.bodyPath, true
+	}
+	return nil, false
 }
 
 // bodyToDef maps an offset in body to an offset in def (-1 if unknown).

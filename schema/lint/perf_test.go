@@ -106,12 +106,45 @@ func TestLintLargeDump(t *testing.T) {
 	if res.Errors() != units {
 		t.Fatalf("got %d errors, want one PGV101 per unit (%d)", res.Errors(), units)
 	}
+	// Positions survive the parse being split into pieces.
+	last := res.Findings[len(res.Findings)-1]
+	needle := fmt.Sprintf("RETURN helper_%d(v)", units-1)
+	i := strings.Index(sql, needle) + len("RETURN ")
+	line, col := strings.Count(sql[:i], "\n")+1, i-strings.LastIndex(sql[:i], "\n")
+	if last.Line != line || last.Col != col || last.Reference != fmt.Sprintf("helper_%d", units-1) {
+		t.Fatalf("last finding %s %s at %d:%d, want %d:%d", last.Code, last.Reference, last.Line, last.Col, line, col)
+	}
 	// The budget is asserted on CPU time, the work the lint does: on a
 	// shared 2-core CI box the wall clock mostly measures the neighbours.
 	// CPU time is the sum over threads, so it bounds the wall time of an
 	// idle machine from above.
 	if cpu > 2*time.Second {
 		t.Fatalf("linting a 50,000-line dump took %v of CPU, want < 2s", cpu)
+	}
+}
+
+// TestSplitParseFallsBack: semicolons inside BEGIN ATOMIC bodies look like
+// statement ends to the splitting lexer; a piece cut there does not parse,
+// and the script is then parsed whole, with the same result.
+func TestSplitParseFallsBack(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 1<<20; i++ {
+		fmt.Fprintf(&b, "CREATE FUNCTION public.a%d() RETURNS integer LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT %d;\nEND;\n\n", i, i)
+	}
+	b.WriteString("CREATE FUNCTION public.z() RETURNS integer LANGUAGE sql AS $$ SELECT missing() $$;\n")
+	sql := b.String()
+	before := wholeParses.Load()
+	res, err := LintFiles(context.Background(), []Input{{Name: "atomic.sql", SQL: sql}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(sql, "missing()")
+	want := fmt.Sprintf("PGV102 missing %d:%d", strings.Count(sql[:i], "\n")+1, i-strings.LastIndex(sql[:i], "\n"))
+	if got := brief(res.Findings); len(got) != 1 || got[0] != want {
+		t.Fatalf("got %q, want [%q]", got, want)
+	}
+	if runtime.GOMAXPROCS(0) > 1 && wholeParses.Load() == before {
+		t.Errorf("the split parse did not fall back to a whole parse")
 	}
 }
 

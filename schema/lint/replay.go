@@ -1,13 +1,18 @@
 package lint
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"runtime"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -70,25 +75,98 @@ type replayer struct {
 	cat  *catalog
 	f    *srcFile
 	path []string
+	// The parse tree being replayed covers f.text[base:limit]; its
+	// locations are relative to base.
+	base, limit int
 }
 
-func (c *catalog) replayFile(f *srcFile) error {
-	tree, err := pg.Parse(f.text)
+func (c *catalog) replayFile(ctx context.Context, f *srcFile) error {
+	chunks, err := parseChunks(ctx, f)
 	if err != nil {
-		return parseError(f, err)
+		return err
 	}
 	rp := &replayer{cat: c, f: f, path: defaultPath}
-	for _, raw := range tree.Stmts {
-		st := rp.newStmt(raw)
-		rp.stmt(raw.Stmt, st)
+	for _, ch := range chunks {
+		rp.base, rp.limit = ch.from, ch.to
+		for _, raw := range ch.tree.Stmts {
+			st := rp.newStmt(raw)
+			rp.stmt(raw.Stmt, st)
+		}
 	}
 	return nil
 }
 
+// wholeParses counts fallbacks from a split parse (tests look at it).
+var wholeParses atomic.Int64
+
+// chunk is the parse tree of f.text[from:to].
+type chunk struct {
+	from, to int
+	tree     *pg.ParseResult
+}
+
+// parseChunks parses a large script in pieces at once, split at statement
+// ends. If any piece fails to parse (a real syntax error, or a split inside
+// a BEGIN ATOMIC body, whose semicolons a lexer cannot tell from statement
+// ends), the script is parsed whole, so results and errors are exactly the
+// parser's.
+func parseChunks(ctx context.Context, f *srcFile) ([]chunk, error) {
+	const minChunk = 128 << 10
+	n := runtime.GOMAXPROCS(0) * 2
+	if k := len(f.text) / minChunk; k < n {
+		n = k
+	}
+	if n >= 2 {
+		var chunks []chunk
+		from := 0
+		for i := 1; i < n && from < len(f.text); i++ {
+			target := len(f.text) * i / n
+			j := sort.SearchInts(f.ends, target)
+			if j >= len(f.ends) || f.ends[j] <= from {
+				continue
+			}
+			chunks = append(chunks, chunk{from: from, to: f.ends[j]})
+			from = f.ends[j]
+		}
+		chunks = append(chunks, chunk{from: from, to: len(f.text)})
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for i := range chunks {
+			g.Go(func() error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				t, err := pg.Parse(f.text[chunks[i].from:chunks[i].to])
+				chunks[i].tree = t
+				return err
+			})
+		}
+		if err := g.Wait(); err == nil {
+			return chunks, nil
+		} else if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		wholeParses.Add(1)
+	}
+	tree, err := pg.Parse(f.text)
+	if err != nil {
+		return nil, parseError(f, err)
+	}
+	return []chunk{{from: 0, to: len(f.text), tree: tree}}, nil
+}
+
+// abs turns a parse-tree location into a file offset (-1 stays -1).
+func (rp *replayer) abs(loc int32) int32 {
+	if loc < 0 {
+		return loc
+	}
+	return loc + int32(rp.base)
+}
+
 func (rp *replayer) newStmt(raw *pg.RawStmt) *stmt {
 	text := rp.f.text
-	start := int(raw.StmtLocation)
-	end := len(text)
+	start := rp.base + int(raw.StmtLocation)
+	end := rp.limit
 	if raw.StmtLen > 0 {
 		end = start + int(raw.StmtLen)
 	}
@@ -395,7 +473,7 @@ func (rp *replayer) createFunction(n *pg.CreateFunctionStmt, st *stmt) {
 	fo := &funcObj{
 		qname: q, procedure: n.IsProcedure, kind: 'f',
 		def: rp.f.text[st.start:st.end], loc: fileLocator{rp.f, st.start},
-		bodyTok: -1, atomicBase: st.start, createPath: rp.copyPath(), ignore: st.ignore,
+		bodyTok: -1, atomicBase: st.start - rp.base, createPath: rp.copyPath(), ignore: st.ignore,
 	}
 	if n.IsProcedure {
 		fo.kind = 'p'
@@ -466,6 +544,17 @@ func applySet(fo *funcObj, v *pg.VariableSetStmt, scriptPath []string) {
 // locateBody finds the body's string token in a CREATE FUNCTION statement
 // with the real scanner: the string constant right after AS.
 func locateBody(def, body string) (int, literal) {
+	// Fast path: a dollar-quoted body appears verbatim between its tags.
+	if body != "" {
+		if i := strings.Index(def, body); i > 0 && def[i-1] == '$' {
+			if j := strings.LastIndexByte(def[:i-1], '$'); j >= 0 {
+				tag := def[j:i]
+				if t, ok := dollarTag(tag, 0); ok && t == tag && strings.HasPrefix(def[i+len(body):], tag) {
+					return j, literal{content: body, start: len(tag)}
+				}
+			}
+		}
+	}
 	res, err := pg.Scan(def)
 	if err != nil {
 		return -1, literal{}
@@ -556,7 +645,9 @@ func (rp *replayer) alterFunction(n *pg.AlterFunctionStmt) {
 
 // --- tables, constraints, defaults, indexes ---
 
+// addRoot records a root; loc is its parse-tree location (-1: the statement).
 func (rp *replayer) addRoot(r *root, st *stmt, loc int32) {
+	loc = rp.abs(loc)
 	r.path = rp.copyPath()
 	r.loc = fileLocator{rp.f, 0}
 	r.off = st.first

@@ -13,12 +13,20 @@ type srcFile struct {
 	name  string
 	text  string
 	lines []int // byte offset of the start of each line
+	ends  []int // offsets just after each top-level ';' (statement ends, as a lexer sees them)
 }
 
 func newSrcFile(name, text string) *srcFile {
-	f := &srcFile{name: name, text: blankNonSQL(text)}
+	f := &srcFile{name: name}
+	f.text, f.ends = scanScript(text)
 	f.lines = lineStarts(f.text)
 	return f
+}
+
+// blankNonSQL is scanScript without the statement ends.
+func blankNonSQL(s string) string {
+	t, _ := scanScript(s)
+	return t
 }
 
 func lineStarts(s string) []int {
@@ -93,15 +101,15 @@ func skipBlockComment(s string, off int) int {
 	return len(s)
 }
 
-// blankNonSQL replaces what psql executes but the server's parser does not
+// scanScript replaces what psql executes but the server's parser does not
 // know with spaces (keeping newlines): backslash meta-commands such as
 // \connect or \restrict that pg_dump writes, and the data lines of
 // COPY ... FROM stdin up to the terminating \. line. It lexes just enough
-// SQL (quotes, dollar quotes, comments) to know where statements are.
-func blankNonSQL(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
+// SQL (quotes, dollar quotes, comments) to know where statements end, and
+// returns those ends too (a hint for splitting the parse: BEGIN ATOMIC
+// bodies hold semicolons the real parser does not end a statement at).
+func scanScript(s string) (string, []int) {
+	var ends []int
 	b := []byte(s)
 	blank := func(from, to int) {
 		for i := from; i < to; i++ {
@@ -179,6 +187,7 @@ func blankNonSQL(s string) string {
 			} else {
 				i++
 			}
+			ends = append(ends, i)
 			stmtStart = -1
 		default:
 			if stmtStart < 0 {
@@ -187,7 +196,7 @@ func blankNonSQL(s string) string {
 			i++
 		}
 	}
-	return string(b)
+	return string(b), ends
 }
 
 func indexFrom(s string, from int, c byte) int {

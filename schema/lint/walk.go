@@ -79,6 +79,9 @@ type collector struct {
 	refs  []ref
 	ctes  map[string]bool // WITH names: not relations
 	temps map[string]bool // temporary tables the code creates itself
+	// setPath is a search_path the code sets itself (SET search_path or
+	// set_config('search_path', ...) with constants); nil if none.
+	setPath []string
 	// off maps a parse-tree location to an offset in the owner's text.
 	off func(loc int32) int
 }
@@ -118,6 +121,17 @@ func (c *collector) collect(m proto.Message) {
 			c.add(ref{kind: refFunc, qname: q, nargs: nargs, off: c.at(n.Location)})
 			if seqFuncs[q.name] && (q.schema == "" || q.schema == "pg_catalog") && len(n.Args) > 0 {
 				c.literalRef(n.Args[0], refRel, true)
+			}
+			if q.name == "set_config" && (q.schema == "" || q.schema == "pg_catalog") && len(n.Args) >= 2 {
+				name, ok1 := constString(n.Args[0])
+				val, ok2 := constString(n.Args[1])
+				if ok1 && ok2 && name == "search_path" {
+					c.setPath = parsePathList(val)
+				}
+			}
+		case *pg.VariableSetStmt:
+			if n.Name == "search_path" && n.Kind == pg.VariableSetKind_VAR_SET_VALUE {
+				c.setPath = pathFromArgs(n.Args)
 			}
 		case *pg.RangeVar:
 			if n.Relpersistence == "t" {
