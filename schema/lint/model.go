@@ -74,11 +74,11 @@ type funcObj struct {
 
 	// analysis
 	analyzed bool
-	refs     []ref  // runtime-resolved names in the body
+	refs     []ref    // runtime-resolved names in the body
 	bodyPath []string // search_path the body sets for itself, if any
-	bound    []ref  // BEGIN ATOMIC names, bound at creation
-	dynamic  []int  // offsets of EXECUTE of computed strings
-	problem  string // why the body could not be (fully) analyzed
+	bound    []ref    // BEGIN ATOMIC names, bound at creation
+	dynamic  []int    // offsets of EXECUTE of computed strings
+	problem  string   // why the body could not be (fully) analyzed
 }
 
 // effectivePath is the search_path the body's names resolve with when it
