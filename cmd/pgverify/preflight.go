@@ -49,7 +49,7 @@ Exit codes: 0 no blocker or critical finding, 1 at least one, 2 error.`,
 	o.conn.register(cmd, true)
 	o.out.register(cmd)
 	fl := cmd.Flags()
-	fl.StringArrayVar(&o.tables, "table", nil, "check only tables matching this glob (schema.name or name; repeatable)")
+	fl.StringArrayVarP(&o.tables, "table", "t", nil, "check only tables matching this glob (schema.name or name; repeatable)")
 	fl.StringArrayVar(&o.exclude, "exclude", nil, "skip tables matching this glob (repeatable)")
 	fl.DurationVar(&o.longTransaction, "long-transaction", preflight.DefaultLongTransaction, "report transactions open longer than this")
 	fl.StringVar(&o.maxSlotLag, "max-slot-lag", "1GB", "report a subscription slot lagging more than this (bytes, kB, MB, GB)")

@@ -72,7 +72,7 @@ Exit status: 0 no sampled row differs, 1 some differ, 2 could not verify.`,
 	f.Int64Var(&opts.Rows, "rows", sampler.DefaultRows, "rows to sample per table")
 	f.Float64Var(&opts.Percent, "percent", 0, "sample this percentage of each table's rows instead of --rows (0 < P <= 100)")
 	f.StringVar(&opts.Method, "method", string(sampler.Bernoulli), "bernoulli (independent rows, exact bound) or system (whole blocks, cheaper, approximate bound)")
-	f.Int64Var(&opts.Seed, "seed", -1, "sampling seed, to repeat a run (default: random, printed)")
+	f.Int64Var(&opts.Seed, "seed", 0, "sampling seed, to repeat a run (default: random, printed)")
 	f.IntVarP(&opts.Jobs, "jobs", "j", 4, "tables sampled at once (each opens one connection per side)")
 	f.IntVar(&opts.MaxDiffs, "max-diffs", 100, "differing rows listed per table")
 	f.IntVar(&opts.Rechecks, "rechecks", 3, "re-reads of differing rows after the subscriber caught up (live replication only)")
