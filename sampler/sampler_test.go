@@ -325,6 +325,13 @@ func TestSampleSkipsAndErrors(t *testing.T) {
 	if tr.Method != System || !tr.BoundApproximate || !res.Summary.BoundApproximate || tr.Sampled < 2500 || tr.Sampled > 7500 {
 		t.Errorf("system sample: %+v", tr)
 	}
+	// TABLESAMPLE through a partitioned table's root samples every partition.
+	o.Selection.Include = []string{"parted"}
+	o.Method, o.Rows, o.Seed = Bernoulli, 2000, 9
+	res = run(t, o)
+	if tr := table(t, res, "public.parted"); tr.Method != Bernoulli || tr.Sampled < 1500 || tr.Sampled > 2500 || tr.EstimatedRows != 10000 {
+		t.Errorf("partitioned sample: %+v", tr)
+	}
 	// A --table pattern matching nothing is an error, not an empty pass.
 	o.Selection.Include = []string{"no_such_table"}
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "matches no source table") {
