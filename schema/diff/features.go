@@ -22,7 +22,9 @@ type features struct {
 	// column lists (pg_publication_rel.prqual/prattrs), FOR TABLES IN SCHEMA
 	// (pg_publication_namespace).
 	PG15 bool
-	// PG17: the MAINTAIN table privilege.
+	// PG17: the MAINTAIN table privilege. (PG 16 changed no catalog
+	// column these queries read; its deparse changes are handled in
+	// canon.go.)
 	PG17 bool
 }
 
