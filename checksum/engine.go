@@ -16,6 +16,7 @@ import (
 
 	"github.com/pgverify/pgverify/internal/catalog"
 	"github.com/pgverify/pgverify/internal/dbconn"
+	"github.com/pgverify/pgverify/internal/replication"
 )
 
 // Options configure a comparison.
@@ -192,14 +193,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Summary.SnapshotLSN = lsn
-	live, err := detectReplication(ctx, src.coord, tgt.coord)
+	live, err := replication.Detect(ctx, src.coord, tgt.coord)
 	if err != nil {
 		return nil, err
 	}
 	var liveNote string
 	if live != nil {
-		res.Summary.Replication = live.describe()
-		ok, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout)
+		res.Summary.Replication = live.String()
+		ok, err := live.WaitFor(ctx, src.coord, lsn, opts.CatchUpTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -285,7 +286,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	sort.Slice(res.Tables, func(a, b int) bool { return res.Tables[a].Table < res.Tables[b].Table })
 	if live != nil {
-		res.Summary.CatchUpWaitMS = time.Duration(live.waited.Load()).Milliseconds()
+		res.Summary.CatchUpWaitMS = live.Waited().Milliseconds()
 	}
 	res.summarize(time.Since(start))
 	return res, nil

@@ -2,102 +2,11 @@ package checksum
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
-	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/pgverify/pgverify/internal/replication"
 )
-
-var (
-	//go:embed sql/subscriptions.sql
-	subscriptionsSQL string
-	//go:embed sql/source_slots.sql
-	sourceSlotsSQL string
-	//go:embed sql/slots_behind.sql
-	slotsBehindSQL string
-)
-
-// replication is a live subscription of the target to the source, found by
-// matching the target's subscription slot names with the source's slots.
-type replication struct {
-	subs  []string
-	slots []string
-	// waited is the total time spent waiting for catch-up, in nanoseconds.
-	waited atomic.Int64
-}
-
-func (r *replication) describe() string {
-	return fmt.Sprintf("target subscription %s via source slot %s", strings.Join(r.subs, ", "), strings.Join(r.slots, ", "))
-}
-
-// detectReplication returns nil when the target does not subscribe to the
-// source (then the first comparison is final).
-func detectReplication(ctx context.Context, src, tgt *pgx.Conn) (*replication, error) {
-	rows, err := src.Query(ctx, sourceSlotsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("source: listing replication slots: %w", err)
-	}
-	slots, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("source: listing replication slots: %w", err)
-	}
-	have := map[string]bool{}
-	for _, s := range slots {
-		have[s] = true
-	}
-	rows, err = tgt.Query(ctx, subscriptionsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("target: listing subscriptions: %w", err)
-	}
-	r := &replication{}
-	for rows.Next() {
-		var name, slot string
-		var enabled bool
-		if err := rows.Scan(&name, &slot, &enabled); err != nil {
-			return nil, err
-		}
-		if enabled && have[slot] {
-			r.subs = append(r.subs, name)
-			r.slots = append(r.slots, slot)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("target: listing subscriptions: %w", err)
-	}
-	if len(r.slots) == 0 {
-		return nil, nil
-	}
-	return r, nil
-}
-
-// waitCaughtUp waits until the subscription slots confirm lsn, or timeout.
-func (r *replication) waitCaughtUp(ctx context.Context, src *pgx.Conn, lsn string, timeout time.Duration) (bool, error) {
-	start := time.Now()
-	defer func() { r.waited.Add(int64(time.Since(start))) }()
-	deadline := start.Add(timeout)
-	delay := 20 * time.Millisecond
-	for {
-		var behind int64
-		if err := src.QueryRow(ctx, slotsBehindSQL, r.slots, lsn).Scan(&behind); err != nil {
-			return false, fmt.Errorf("source: reading slot progress: %w", err)
-		}
-		if behind == 0 {
-			return true, nil
-		}
-		if time.Now().After(deadline) {
-			return false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 500*time.Millisecond)
-	}
-}
 
 // recheck re-reads the rows that differed in the snapshot, by key, each
 // time with fresh snapshots taken after the target has applied everything
@@ -106,7 +15,7 @@ func (r *replication) waitCaughtUp(ctx context.Context, src *pgx.Conn, lsn strin
 // not new findings): a key that now matches was replication lag; a key
 // showing the very same difference again after catch-up is real; a key
 // whose values keep changing is unstable.
-func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication, opts Options) error {
+func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication.Link, opts Options) error {
 	if len(j.key) == 0 {
 		return recheckNoKey(ctx, j, src, tgt, live, opts)
 	}
@@ -196,7 +105,7 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 // rereadKeys reads keys on a fresh source snapshot, waits for the target to
 // apply past it, then reads them on a fresh target snapshot. It returns the
 // keys that still differ.
-func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replication, keys [][]string, opts Options) (map[string]rowDiff, bool, error) {
+func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replication.Link, keys [][]string, opts Options) (map[string]rowDiff, bool, error) {
 	sc, err := src.fresh(ctx)
 	if err != nil {
 		return nil, false, err
@@ -204,15 +113,18 @@ func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replicat
 	defer sc.Close(context.Background())
 	// The first statement takes the snapshot; the LSN read with it is past
 	// every commit the snapshot sees.
-	var lsn string
-	if err := sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text").Scan(&lsn); err != nil {
-		return nil, false, fmt.Errorf("source: %w", err)
+	lsn, err := replication.CurrentLSN(ctx, sc)
+	if err != nil {
+		return nil, false, err
 	}
 	srows, err := fetchKeys(ctx, sc, &j.ssql, keys)
 	if err != nil {
 		return nil, false, fmt.Errorf("source: %w", err)
 	}
-	caught, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout)
+	// Poll on this re-check's own connection: re-checks run concurrently and
+	// a pgx connection serves one query at a time. pg_replication_slots is
+	// shared memory, not MVCC, so the open snapshot does not freeze it.
+	caught, err := live.WaitFor(ctx, sc, lsn, opts.CatchUpTimeout)
 	if err != nil {
 		return nil, false, err
 	}
@@ -240,7 +152,7 @@ func rereadKeys(ctx context.Context, j *tableJob, src, tgt *side, live *replicat
 // recheckNoKey re-hashes a whole table without a key on fresh snapshots
 // after catch-up: equal hashes were lag; the same two hashes seen twice
 // after catch-up are a real difference.
-func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replication, opts Options) error {
+func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replication.Link, opts Options) error {
 	var prev hashSum2
 	for _, s := range j.slots {
 		prev = hashSum2{hashSum{s.srcCount, s.srcSum}, hashSum{s.tgtCount, s.tgtSum}}
@@ -255,19 +167,18 @@ func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replic
 		if err != nil {
 			return err
 		}
-		var lsn string
 		var now hashSum2
-		err = sc.QueryRow(ctx, "SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text").Scan(&lsn)
+		var caught bool
+		lsn, err := replication.CurrentLSN(ctx, sc)
 		if err == nil {
 			now.s, err = rangeHash(ctx, sc, &j.ssql, keyRange{})
+		}
+		if err == nil {
+			caught, err = live.WaitFor(ctx, sc, lsn, opts.CatchUpTimeout)
 		}
 		sc.Close(context.Background())
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
-		}
-		caught, err := live.waitCaughtUp(ctx, src.coord, lsn, opts.CatchUpTimeout)
-		if err != nil {
-			return err
 		}
 		tc, err := tgt.fresh(ctx)
 		if err != nil {

@@ -7,18 +7,24 @@ import (
 	"sort"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgverify/pgverify/internal/replication"
 )
 
 // settle re-checks differing rows after catch-up when the target
 // subscribes to the source, then names the columns of rows that still
 // differ. Only the keys that differed are followed: a key that now matches
 // was replication lag; one that differs after every re-check is reported.
-func settle(ctx context.Context, jobs []*job, src, tgt *pgx.Conn, live *replication, res *Result, opts Options) error {
+func settle(ctx context.Context, jobs []*job, src, tgt *pgx.Conn, live *replication.Link, res *Result, opts Options) error {
 	if live != nil {
-		rep := &Replication{Subscriptions: live.subs, Slots: live.slots, CaughtUp: true}
+		rep := &Replication{Subscriptions: live.Subscriptions, Slots: live.Slots, CaughtUp: true}
 		res.Replication = rep
 		for round := 1; round <= opts.Rechecks && differing(jobs); round++ {
-			ok, err := waitCaughtUp(ctx, src, live, opts.CatchUpTimeout)
+			lsn, err := replication.CurrentLSN(ctx, src)
+			if err != nil {
+				return err
+			}
+			ok, err := live.WaitFor(ctx, src, lsn, opts.CatchUpTimeout)
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgverify/pgverify/internal/catalog"
 	"github.com/pgverify/pgverify/internal/dbconn"
+	"github.com/pgverify/pgverify/internal/replication"
 )
 
 //go:embed sql/estimate.sql
@@ -254,7 +255,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	live, err := detectReplication(ctx, src, tgt)
+	live, err := replication.Detect(ctx, src, tgt)
 	if err != nil {
 		return nil, err
 	}

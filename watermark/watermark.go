@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgverify/pgverify/internal/catalog"
+	"github.com/pgverify/pgverify/internal/replication"
 )
 
 var (
@@ -20,14 +21,6 @@ var (
 	columnSQL string
 	//go:embed sql/stats.sql
 	statsSQL string
-	//go:embed sql/lsn.sql
-	lsnSQL string
-	//go:embed sql/target_slots.sql
-	targetSlotsSQL string
-	//go:embed sql/source_slots.sql
-	sourceSlotsSQL string
-	//go:embed sql/slots_behind.sql
-	slotsBehindSQL string
 )
 
 // Defaults.
@@ -387,24 +380,11 @@ func appendOnlyWarnings(ctx context.Context, src *pgx.Conn, t *TableResult) erro
 // target's enabled subscriptions. Any failure (privileges, a target fed
 // through something else) just means no tracking.
 func trackedSlots(ctx context.Context, src, dst *pgx.Conn) []string {
-	var names []string
-	rows, err := dst.Query(ctx, targetSlotsSQL)
-	if err != nil {
+	link, err := replication.Detect(ctx, src, dst)
+	if err != nil || link == nil {
 		return nil
 	}
-	names, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(names) == 0 {
-		return nil
-	}
-	rows, err = src.Query(ctx, sourceSlotsSQL, names)
-	if err != nil {
-		return nil
-	}
-	slots, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil
-	}
-	return slots
+	return link.ActiveSlots()
 }
 
 // col is the watermark column for SQL; text columns compare under the "C"
@@ -441,8 +421,8 @@ func snapshot(ctx context.Context, src *pgx.Conn, res *Result) error {
 		}
 		t.InitialSourceRows = t.SourceRows
 	}
-	if err := tx.QueryRow(ctx, lsnSQL).Scan(&res.SourceLSN); err != nil {
-		return fmt.Errorf("reading the source WAL position: %w", err)
+	if res.SourceLSN, err = replication.CurrentLSN(ctx, tx); err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }
@@ -456,11 +436,11 @@ func recount(ctx context.Context, src *pgx.Conn, t *TableResult) (int64, string,
 	}
 	defer tx.Rollback(ctx)
 	var n int64
-	var lsn string
 	if err := tx.QueryRow(ctx, t.countSQL(), *t.Watermark).Scan(&n); err != nil {
 		return 0, "", fmt.Errorf("counting %s on source: %w", t.Table, err)
 	}
-	if err := tx.QueryRow(ctx, lsnSQL).Scan(&lsn); err != nil {
+	lsn, err := replication.CurrentLSN(ctx, tx)
+	if err != nil {
 		return 0, "", err
 	}
 	return n, lsn, tx.Commit(ctx)
@@ -622,13 +602,9 @@ func (v *verifier) timedOut(t *TableResult) error {
 func (v *verifier) waitSlots(ctx context.Context, t *TableResult, lsn string, start time.Time, i, n int) error {
 	poll := v.opts.Poll
 	for {
-		rows, err := v.src.Query(ctx, slotsBehindSQL, v.slots, lsn)
+		behind, err := replication.Behind(ctx, v.src, v.slots, lsn)
 		if err != nil {
-			return fmt.Errorf("reading replication slots on source: %w", err)
-		}
-		behind, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("reading replication slots on source: %w", err)
+			return err
 		}
 		if len(behind) == 0 {
 			return nil
