@@ -16,8 +16,8 @@ type fileLocator struct {
 }
 
 func (l fileLocator) at(off int) (string, int, int) {
-	if off < 0 {
-		off = 0
+	if off < 0 { // unknown: the statement's first token
+		off = skipSpaceAndComments(l.f.text, l.base) - l.base
 	}
 	line, col := l.f.pos(l.base + off)
 	return l.f.name, line, col

@@ -29,5 +29,5 @@ JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE n.nspname <> 'pg_catalog'
   AND n.nspname <> 'information_schema'
-  AND n.nspname !~ '^pg_toast'
+  AND n.nspname !~ '^pg_(toast|temp_)'
 ORDER BY n.nspname, p.proname, p.oid
