@@ -41,6 +41,7 @@ type edge struct {
 
 type analyzer struct {
 	c         *catalog
+	cur       *funcObj // the function funcFindings is looking at
 	edges     map[node][]edge
 	queryRefs map[*relObj][]ref
 	rootRefs  map[*root][]ref
@@ -321,7 +322,7 @@ func (c *catalog) place(fd Finding, loc locator, off int, ignore map[string]bool
 		fd.File, fd.Line, fd.Col = loc.at(off)
 	}
 	if ignore[fd.Code] {
-		fd.Rule = "-" // marked suppressed; finalize counts and drops it
+		fd.suppressed = true // finish counts and drops it
 	}
 	return fd
 }
@@ -334,6 +335,8 @@ type refGroup struct {
 
 func (a *analyzer) funcFindings(f *funcObj) []Finding {
 	c := a.c
+	a.cur = f
+	defer func() { a.cur = nil }()
 	c.analyzeBody(f)
 	first := skipSpaceAndComments(f.def, 0)
 	obj := "function " + f.ident
@@ -515,9 +518,18 @@ func (a *analyzer) refKindWord(r ref) string {
 	return r.kind.String()
 }
 
+// relFor is the relation a name most likely means: where the body's
+// function would find it on the source (a.cur), else the first defined.
 func (a *analyzer) relFor(r ref) *relObj {
-	for _, rel := range a.c.relsByName[r.name] {
-		return rel
+	if a.cur != nil {
+		if s := a.c.intended(a.cur, r); s != "" {
+			if rel := a.c.rels[qname{s, r.name}]; rel != nil {
+				return rel
+			}
+		}
+	}
+	if l := a.c.relsByName[r.name]; len(l) > 0 {
+		return l[0]
 	}
 	return nil
 }
@@ -579,6 +591,8 @@ func (a *analyzer) refTarget(f *funcObj, r ref) string {
 // body's unqualified names live in on the source, pg_temp last.
 func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 	c := a.c
+	a.cur = f
+	defer func() { a.cur = nil }()
 	var need []string
 	seen := map[string]bool{}
 	addSchema := func(s string) {

@@ -38,7 +38,8 @@ type Finding struct {
 	// baselines and SARIF partialFingerprints.
 	Key string `json:"key"`
 
-	fn *funcObj // the function a fix would change
+	fn         *funcObj // the function a fix would change
+	suppressed bool     // by an inline ignore comment
 }
 
 func (f *Finding) setKey(parts ...string) {

@@ -89,7 +89,7 @@ func finish(res *Result, cat *catalog, a *analyzer, findings []Finding, opts Opt
 	var fixes []*fixAcc
 	byFn := map[*funcObj]*fixAcc{}
 	for _, fd := range findings {
-		if fd.Rule == "-" || opts.ignored(fd.Code) {
+		if fd.suppressed || opts.ignored(fd.Code) {
 			res.Suppressed++
 			continue
 		}
