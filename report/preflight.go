@@ -16,6 +16,14 @@ const (
 )
 
 // PreflightJSON writes the preflight result as documented in docs/preflight.md.
+// Preflight renders a preflight result in format f.
+func Preflight(w io.Writer, f Format, r *preflight.Result) error {
+	if f == JSON {
+		return PreflightJSON(w, r)
+	}
+	return PreflightText(w, r)
+}
+
 func PreflightJSON(w io.Writer, r *preflight.Result) error { return writeJSON(w, r) }
 
 // PreflightText writes a table of findings (severity, code, side, title,

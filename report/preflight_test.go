@@ -3,53 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pgverify/pgverify/preflight"
 )
-
-// The -update flag rewrites golden files. Another test file of this package
-// may define it first (package-level vars initialise before init runs).
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func preflightUpdateGolden() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	b, _ := g.Get().(bool)
-	return b
-}
-
-// preflightCheckGolden compares got with testdata/name, or rewrites it with -update.
-func preflightCheckGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if preflightUpdateGolden() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file (rerun with -update if intended):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func preflightFixture() *preflight.Result {
 	return &preflight.Result{
@@ -78,13 +35,13 @@ func TestPreflightText(t *testing.T) {
 	if err := PreflightText(&b, preflightFixture()); err != nil {
 		t.Fatal(err)
 	}
-	preflightCheckGolden(t, "preflight.txt", b.Bytes())
+	checkGolden(t, "preflight.txt", b.Bytes())
 
 	b.Reset()
 	if err := PreflightText(&b, &preflight.Result{Source: preflight.Server{Version: "170010", Major: 17}}); err != nil {
 		t.Fatal(err)
 	}
-	preflightCheckGolden(t, "preflight_clean.txt", b.Bytes())
+	checkGolden(t, "preflight_clean.txt", b.Bytes())
 }
 
 func TestPreflightJSON(t *testing.T) {
@@ -92,7 +49,7 @@ func TestPreflightJSON(t *testing.T) {
 	if err := PreflightJSON(&b, preflightFixture()); err != nil {
 		t.Fatal(err)
 	}
-	preflightCheckGolden(t, "preflight.json", b.Bytes())
+	checkGolden(t, "preflight.json", b.Bytes())
 	// The documented shape: severities as names, summary per severity.
 	var doc struct {
 		Findings []struct {

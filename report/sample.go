@@ -11,6 +11,14 @@ import (
 )
 
 // SampleJSON writes the sample result as documented in docs/sample.md.
+// Sample renders a sample result in format f.
+func Sample(w io.Writer, f Format, r *sampler.Result) error {
+	if f == JSON {
+		return SampleJSON(w, r)
+	}
+	return SampleText(w, r)
+}
+
 func SampleJSON(w io.Writer, r *sampler.Result) error { return writeJSON(w, r) }
 
 // SampleText writes one line per table, the differing rows, and what the

@@ -56,7 +56,7 @@ func TestSampleText(t *testing.T) {
 	if err := SampleText(&b, sampleFixture()); err != nil {
 		t.Fatal(err)
 	}
-	preflightCheckGolden(t, "sample_clean.txt", b.Bytes())
+	checkGolden(t, "sample_clean.txt", b.Bytes())
 
 	// Several tables: a difference, a census, a skipped table, an error,
 	// SYSTEM sampling and a live subscription.
@@ -83,7 +83,7 @@ func TestSampleText(t *testing.T) {
 	if err := SampleText(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	preflightCheckGolden(t, "sample_differ.txt", b.Bytes())
+	checkGolden(t, "sample_differ.txt", b.Bytes())
 }
 
 func TestSampleJSON(t *testing.T) {
@@ -91,7 +91,7 @@ func TestSampleJSON(t *testing.T) {
 	if err := SampleJSON(&b, sampleFixture()); err != nil {
 		t.Fatal(err)
 	}
-	preflightCheckGolden(t, "sample.json", b.Bytes())
+	checkGolden(t, "sample.json", b.Bytes())
 	var doc map[string]any
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)

@@ -70,6 +70,14 @@ func NewSchemaDiffDoc(r *diff.Result) SchemaDiffDoc {
 }
 
 // SchemaDiffJSON writes the result as JSON.
+// SchemaDiff renders a schema diff in format f.
+func SchemaDiff(w io.Writer, f Format, r *diff.Result) error {
+	if f == JSON {
+		return SchemaDiffJSON(w, r)
+	}
+	return SchemaDiffText(w, r)
+}
+
 func SchemaDiffJSON(w io.Writer, r *diff.Result) error { return writeJSON(w, NewSchemaDiffDoc(r)) }
 
 // SchemaDiffText writes the result for people: one block per object with

@@ -58,7 +58,7 @@ func TestSequencesGolden(t *testing.T) {
 			if synced {
 				name += "_sync"
 			}
-			reportGolden(t, name+"."+string(f), buf.Bytes())
+			checkGolden(t, name+"."+string(f), buf.Bytes())
 		}
 	}
 }

@@ -2,42 +2,11 @@ package report
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pgverify/pgverify/watermark"
 )
-
-// The -update flag rewrites golden files. Whichever test file of the package
-// defines it first wins; package-level definitions elsewhere run before this
-// init, so a second definition never panics here.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
-
-// reportGolden compares got with testdata/name, or rewrites it with -update.
-func reportGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (rerun with -update if intended)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func watermarkFixture() *watermark.Result {
 	s := func(v string) *string { return &v }
@@ -73,7 +42,7 @@ func TestWatermarkGolden(t *testing.T) {
 		if err := Watermark(&b, f, watermarkFixture()); err != nil {
 			t.Fatal(err)
 		}
-		reportGolden(t, "watermark."+string(f), b.Bytes())
+		checkGolden(t, "watermark."+string(f), b.Bytes())
 	}
 	// All equal and nothing tracked: the verdict line says how catch-up was judged.
 	r := watermarkFixture()
@@ -82,7 +51,7 @@ func TestWatermarkGolden(t *testing.T) {
 	if err := Watermark(&b, Text, r); err != nil {
 		t.Fatal(err)
 	}
-	reportGolden(t, "watermark_match.text", b.Bytes())
+	checkGolden(t, "watermark_match.text", b.Bytes())
 }
 
 func TestWatermarkVerdict(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -106,20 +107,8 @@ func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) 
 	if err != nil {
 		return fmt.Errorf("preflight: %w", err)
 	}
-	w, done, err := o.out.open(cmd.OutOrStdout())
-	if err != nil {
+	if err := o.out.write(cmd.OutOrStdout(), func(w io.Writer) error { return report.Preflight(w, o.out.format, res) }); err != nil {
 		return err
-	}
-	if o.out.format == report.JSON {
-		err = report.PreflightJSON(w, res)
-	} else {
-		err = report.PreflightText(w, res)
-	}
-	if cerr := done(err == nil); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing report: %w", err)
 	}
 	if res.Failed() {
 		return errFindings

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -11,12 +10,6 @@ import (
 
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
-
-func pfCLIRun(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Execute(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestPreflightCLIBadInput(t *testing.T) {
 	t.Setenv("PGVERIFY_SOURCE", "")
@@ -30,7 +23,7 @@ func TestPreflightCLIBadInput(t *testing.T) {
 		{[]string{"preflight", "--source", "postgres://x@127.0.0.1:1/db", "--table", "[x"}, "bad table pattern"},
 		{[]string{"preflight", "--source", "postgres://x:secret@127.0.0.1:1/db"}, "cannot connect to source"},
 	} {
-		code, out, errOut := pfCLIRun(tc.args...)
+		code, out, errOut := runCLI(tc.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "secret") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
 		}
@@ -41,30 +34,10 @@ func TestPreflightCLIBadInput(t *testing.T) {
 // that has no replica identity exits 1 and names it; the same database
 // fixed exits 0; --target against a PG 16 subscriber adds the target rules.
 func TestPreflightCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs Postgres")
-	}
 	ctx := context.Background()
-	src, err := pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "pfclisrc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Stop() })
-	dst, err := pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "pfclidst"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dst.Stop() })
-	for _, c := range []*pgcluster.Cluster{src, dst} {
-		if err := c.CreateDB(ctx, "app"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Exec(ctx, "app", "CREATE TABLE orders (id int PRIMARY KEY, v text); CREATE TABLE logs (at timestamptz, msg text)"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src, dst := clusterPair(t, "CREATE TABLE orders (id int PRIMARY KEY, v text); CREATE TABLE logs (at timestamptz, msg text)", "", false)
 
-	code, out, errOut := pfCLIRun("preflight", "--source", src.DSN("app"), "--format", "json")
+	code, out, errOut := runCLI("preflight", "--source", src.DSN("app"), "--format", "json")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, errOut)
 	}
@@ -87,14 +60,14 @@ func TestPreflightCLI(t *testing.T) {
 	}
 
 	// A --table pattern matching nothing is bad input, not a clean run.
-	code, _, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--table", "ordres")
+	code, _, errOut = runCLI("preflight", "--source", src.DSN("app"), "--table", "ordres")
 	if code != 2 || !strings.Contains(errOut, "--table ordres matches no source table") {
 		t.Fatalf("typo in --table: exit %d, stderr %s", code, errOut)
 	}
 
 	// Text report to a file; --exclude leaves the bad table out: exit 0.
 	file := filepath.Join(t.TempDir(), "report.txt")
-	code, out, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--exclude", "logs", "-o", file)
+	code, out, errOut = runCLI("preflight", "--source", src.DSN("app"), "--exclude", "logs", "-o", file)
 	if code != 0 || out != "" {
 		t.Fatalf("with --exclude: exit %d, stdout %q, stderr %s", code, out, errOut)
 	}
@@ -110,7 +83,7 @@ func TestPreflightCLI(t *testing.T) {
 	if err := pgcluster.Subscribe(ctx, src, dst, "app", "pfcli"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = pfCLIRun("preflight", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--ignore", "PF006")
+	code, out, errOut = runCLI("preflight", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--ignore", "PF006")
 	if code != 0 {
 		t.Fatalf("healthy pair: exit %d\n%s%s", code, out, errOut)
 	}
@@ -121,7 +94,7 @@ func TestPreflightCLI(t *testing.T) {
 	if err := dst.Exec(ctx, "app", "ALTER SUBSCRIPTION pfcli DISABLE"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ = pfCLIRun("preflight", "--source", src.DSN("app"), "--target", dst.DSN("app"))
+	code, out, _ = runCLI("preflight", "--source", src.DSN("app"), "--target", dst.DSN("app"))
 	if code != 1 || !strings.Contains(out, "PF021") || !strings.Contains(out, "subscription disabled") {
 		t.Fatalf("disabled subscription: exit %d\n%s", code, out)
 	}

@@ -147,20 +147,8 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	w, done, err := opts.Out.open(opts.stdout)
-	if err != nil {
+	if err := opts.Out.write(opts.stdout, func(w io.Writer) error { return report.Sample(w, opts.Out.format, res) }); err != nil {
 		return err
-	}
-	if opts.Out.format == report.JSON {
-		err = report.SampleJSON(w, res)
-	} else {
-		err = report.SampleText(w, res)
-	}
-	if cerr := done(err == nil); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing report: %w", err)
 	}
 	switch {
 	case res.HasDifferences():

@@ -1,20 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/pgverify/pgverify/internal/pgcluster"
 )
-
-func smCLIRun(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Execute(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestSampleCLIBadInput(t *testing.T) {
 	t.Setenv("PGVERIFY_SOURCE", "")
@@ -34,7 +25,7 @@ func TestSampleCLIBadInput(t *testing.T) {
 		{[]string{"sample", "--source", dsn, "--target", dsn, "--seed", "-5"}, "--seed must be between"},
 		{[]string{"sample", "--source", "postgres://x:secret@127.0.0.1:1/db", "--target", dsn}, "cannot connect to source"},
 	} {
-		code, out, errOut := smCLIRun(tc.args...)
+		code, out, errOut := runCLI(tc.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "secret") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
 		}
@@ -46,37 +37,12 @@ func TestSampleCLIBadInput(t *testing.T) {
 // the seed; the same seed repeats the sample; a damaged row found by a
 // full sample exits 1; a table missing on the target exits 2.
 func TestSampleCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs Postgres")
-	}
 	ctx := context.Background()
-	src, err := pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "smclisrc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Stop() })
-	dst, err := pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "smclidst"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dst.Stop() })
-	for _, c := range []*pgcluster.Cluster{src, dst} {
-		if err := c.CreateDB(ctx, "app"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Exec(ctx, "app", "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric); CREATE TABLE notes (body text)"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := src.Exec(ctx, "app", "INSERT INTO items SELECT g, 'item ' || g, g * 0.5 FROM generate_series(1, 20000) g; ANALYZE items"); err != nil {
-		t.Fatal(err)
-	}
-	if err := pgcluster.Subscribe(ctx, src, dst, "app", "smcli"); err != nil {
-		t.Fatal(err)
-	}
+	src, dst := clusterPair(t, "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric); CREATE TABLE notes (body text)",
+		"INSERT INTO items SELECT g, 'item ' || g, g * 0.5 FROM generate_series(1, 20000) g; ANALYZE items", true)
 	args := []string{"sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--rows", "2000", "--seed", "99"}
 
-	code, out, errOut := smCLIRun(append(args, "--format", "json")...)
+	code, out, errOut := runCLI(append(args, "--format", "json")...)
 	if code != 0 {
 		t.Fatalf("clean replica: exit %d\n%s%s", code, out, errOut)
 	}
@@ -96,20 +62,20 @@ func TestSampleCLI(t *testing.T) {
 		doc.Tables[1].Status != "skipped" || doc.Tables[0].UpperBound == nil || doc.Summary.Differing != 0 {
 		t.Fatalf("unexpected report:\n%s", out)
 	}
-	_, again, _ := smCLIRun(append(args, "--format", "json")...)
+	_, again, _ := runCLI(append(args, "--format", "json")...)
 	var doc2 struct{ Summary struct{ Sampled int64 } }
 	if err := json.Unmarshal([]byte(again), &doc2); err != nil || doc2.Summary.Sampled != doc.Summary.Sampled {
 		t.Fatalf("same seed sampled %d then %d rows", doc.Summary.Sampled, doc2.Summary.Sampled)
 	}
 
 	// Text: the statement and how to repeat the run.
-	code, out, _ = smCLIRun(args...)
+	code, out, _ = runCLI(args...)
 	if code != 0 || !strings.Contains(out, "sampled rows differ: with 95% confidence fewer than") ||
 		!strings.Contains(out, "--seed 99") || strings.Contains(out, src.Password) {
 		t.Fatalf("text report (exit %d):\n%s", code, out)
 	}
 	// Without --seed a random one is chosen and printed.
-	code, out, _ = smCLIRun("sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--table", "items")
+	code, out, _ = runCLI("sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--table", "items")
 	if code != 0 || !strings.Contains(out, "repeat this sample with: --method bernoulli --seed ") {
 		t.Fatalf("random seed (exit %d):\n%s", code, out)
 	}
@@ -118,7 +84,7 @@ func TestSampleCLI(t *testing.T) {
 	if err := dst.Exec(ctx, "app", "UPDATE items SET price = price + 1 WHERE id = 12345"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ = smCLIRun("sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--percent", "100", "--table", "items")
+	code, out, _ = runCLI("sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--percent", "100", "--table", "items")
 	if code != 1 || !strings.Contains(out, "id=12345") || !strings.Contains(out, "price") {
 		t.Fatalf("damaged row (exit %d):\n%s", code, out)
 	}
@@ -127,7 +93,7 @@ func TestSampleCLI(t *testing.T) {
 	if err := src.Exec(ctx, "app", "CREATE TABLE extra (id int PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = smCLIRun("sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--table", "extra")
+	code, out, errOut = runCLI("sample", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--table", "extra")
 	if code != 2 || !strings.Contains(out, "table missing on the target") || !strings.Contains(errOut, "could not be sampled") {
 		t.Fatalf("missing table (exit %d):\n%s\n%s", code, out, errOut)
 	}

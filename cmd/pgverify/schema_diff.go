@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/jackc/pgx/v5"
@@ -69,19 +68,7 @@ func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) e
 		return err
 	}
 
-	w, done, err := o.out.open(stdout)
-	if err != nil {
-		return err
-	}
-	if o.out.format == report.JSON {
-		err = report.SchemaDiffJSON(w, res)
-	} else {
-		err = report.SchemaDiffText(w, res)
-	}
-	if cerr := done(err == nil); err == nil && cerr != nil {
-		err = fmt.Errorf("writing --output %s: %w", o.out.output, cerr)
-	}
-	if err != nil {
+	if err := o.out.write(stdout, func(w io.Writer) error { return report.SchemaDiff(w, o.out.format, res) }); err != nil {
 		return err
 	}
 	if res.Errors() > 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -11,13 +10,6 @@ import (
 
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
-
-// runSchemaDiffCLI runs the real CLI entry point.
-func runSchemaDiffCLI(args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = Execute(append([]string{"schema", "diff"}, args...), strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestSchemaDiffBadInput(t *testing.T) {
 	t.Setenv("PGVERIFY_SOURCE", "")
@@ -39,7 +31,7 @@ func TestSchemaDiffBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr := runSchemaDiffCLI(c.args...)
+			code, stdout, stderr := runCLI(append([]string{"schema", "diff"}, c.args...)...)
 			if code != 2 {
 				t.Fatalf("exit %d, want 2; stderr %q", code, stderr)
 			}
@@ -104,7 +96,7 @@ func TestSchemaDiffCLI(t *testing.T) {
 	}
 
 	t.Run("clean text exits 0", func(t *testing.T) {
-		code, out, errs := runSchemaDiffCLI("--source", src.DSN("clean"), "--target", dst.DSN("clean"))
+		code, out, errs := runCLI("schema", "diff", "--source", src.DSN("clean"), "--target", dst.DSN("clean"))
 		if code != 0 || errs != "" {
 			t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
 		}
@@ -118,7 +110,7 @@ func TestSchemaDiffCLI(t *testing.T) {
 	t.Run("clean JSON from the environment exits 0", func(t *testing.T) {
 		t.Setenv("PGVERIFY_SOURCE", src.DSN("clean"))
 		t.Setenv("PGVERIFY_TARGET", dst.DSN("clean"))
-		code, out, errs := runSchemaDiffCLI("--format", "json")
+		code, out, errs := runCLI("schema", "diff", "--format", "json")
 		if code != 0 || errs != "" {
 			t.Fatalf("exit %d, stderr %q", code, errs)
 		}
@@ -130,7 +122,7 @@ func TestSchemaDiffCLI(t *testing.T) {
 	})
 
 	t.Run("difference exits 1", func(t *testing.T) {
-		code, out, errs := runSchemaDiffCLI("--source", src.DSN("changed"), "--target", dst.DSN("changed"), "--format", "json")
+		code, out, errs := runCLI("schema", "diff", "--source", src.DSN("changed"), "--target", dst.DSN("changed"), "--format", "json")
 		if code != 1 || errs != "" {
 			t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
 		}
@@ -149,7 +141,7 @@ func TestSchemaDiffCLI(t *testing.T) {
 
 	t.Run("output file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "diff.txt")
-		code, out, errs := runSchemaDiffCLI("--source", src.DSN("changed"), "--target", dst.DSN("changed"), "-o", path)
+		code, out, errs := runCLI("schema", "diff", "--source", src.DSN("changed"), "--target", dst.DSN("changed"), "-o", path)
 		if code != 1 || out != "" || errs != "" {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 		}
@@ -163,7 +155,7 @@ func TestSchemaDiffCLI(t *testing.T) {
 	})
 
 	t.Run("missing database exits 2", func(t *testing.T) {
-		code, out, errs := runSchemaDiffCLI("--source", src.DSN("clean"), "--target", dst.DSN("nosuchdb"))
+		code, out, errs := runCLI("schema", "diff", "--source", src.DSN("clean"), "--target", dst.DSN("nosuchdb"))
 		if code != 2 || out != "" {
 			t.Fatalf("exit %d, stdout %q", code, out)
 		}

@@ -138,25 +138,19 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 			return err
 		}
 	}
-	w, done, err := o.out.open(stdout)
+	err := o.out.write(stdout, func(w io.Writer) error {
+		switch {
+		case o.fix:
+			return report.LintFixSQL(w, res)
+		case o.out.format == report.JSON:
+			return report.LintJSON(w, res)
+		case o.out.format == report.SARIF:
+			return report.LintSARIF(w, res)
+		}
+		return report.LintText(w, res)
+	})
 	if err != nil {
 		return err
-	}
-	switch {
-	case o.fix:
-		err = report.LintFixSQL(w, res)
-	case o.out.format == report.JSON:
-		err = report.LintJSON(w, res)
-	case o.out.format == report.SARIF:
-		err = report.LintSARIF(w, res)
-	default:
-		err = report.LintText(w, res)
-	}
-	if cerr := done(err == nil); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
 	}
 	if res.Failed(o.strict) {
 		return errFindings

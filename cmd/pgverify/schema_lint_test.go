@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -13,9 +12,7 @@ import (
 )
 
 func lintCLI(stdin string, args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Execute(append([]string{"schema", "lint"}, args...), strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
+	return runCLIStdin(stdin, append([]string{"schema", "lint"}, args...)...)
 }
 
 const lintFixture = "../../schema/lint/testdata/cases/fixture.sql"
@@ -169,7 +166,7 @@ func TestSchemaLintCLIFiles(t *testing.T) {
 			if code != 2 || out != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 			}
-			lintOneLine(t, errOut, tc.want, "secret", tc.usage)
+			assertOneLine(t, errOut, tc.want, tc.usage, "secret")
 		})
 	}
 }
@@ -221,25 +218,5 @@ CREATE TABLE public.orders (id int PRIMARY KEY, payload jsonb CONSTRAINT orders_
 	if code != 2 || out != "" {
 		t.Fatalf("wrong password: exit %d, stdout %q", code, out)
 	}
-	lintOneLine(t, errOut, "authentication failed", "wrongpassword123", false)
-}
-
-// lintOneLine asserts an error is one line (plus the usage hint when
-// expected) that says want and never shows the password.
-func lintOneLine(t *testing.T, stderr, want, password string, usage bool) {
-	t.Helper()
-	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-	wantLines := 1
-	if usage {
-		wantLines = 2
-	}
-	if len(lines) != wantLines || usage && !strings.HasPrefix(lines[1], "Run 'pgverify --help'") {
-		t.Errorf("stderr %q: want %d line(s)", stderr, wantLines)
-	}
-	if !strings.Contains(lines[0], want) {
-		t.Errorf("error %q does not say %q", lines[0], want)
-	}
-	if password != "" && strings.Contains(stderr, password) {
-		t.Errorf("error leaks the password: %q", stderr)
-	}
+	assertOneLine(t, errOut, "authentication failed", false, "wrongpassword123")
 }

@@ -92,7 +92,7 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 	}
 	defer dst.Close(context.Background())
 
-	w, done, err := opts.Out.open(opts.stdout)
+	out, err := opts.Out.start(opts.stdout)
 	if err != nil {
 		return err
 	}
@@ -104,14 +104,10 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 		res, err = sequences.Compare(ctx, src, dst, so)
 	}
 	if err != nil {
-		_ = done(false)
+		out.abort()
 		return err
 	}
-	if err := report.Sequences(w, opts.Out.format, res); err != nil {
-		_ = done(false)
-		return err
-	}
-	if err := done(true); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.Sequences(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
 	s := res.Summary()

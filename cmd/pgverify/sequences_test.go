@@ -27,7 +27,7 @@ func seqCLIValue(t *testing.T, c *pgcluster.Cluster, seq string) (int64, bool) {
 }
 
 func TestSequencesCLI(t *testing.T) {
-	src, dst := wmCLIPair(t, `
+	src, dst := clusterPair(t, `
 		CREATE TABLE public.orders (id serial PRIMARY KEY, note text);
 		CREATE TABLE public.users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
 		CREATE SEQUENCE public.doc_no;
@@ -39,11 +39,11 @@ func TestSequencesCLI(t *testing.T) {
 		 INSERT INTO public.users SELECT FROM generate_series(1, 12);
 		 INSERT INTO public.invoices SELECT FROM generate_series(1, 7);
 		 INSERT INTO public.credit_notes SELECT FROM generate_series(1, 3);
-		 SELECT nextval('public.ahead');`)
-	wmCLIExec(t, dst, `SELECT setval('public.ahead', 90000)`)
+		 SELECT nextval('public.ahead');`, true)
+	execSQL(t, dst, `SELECT setval('public.ahead', 90000)`)
 	conn := []string{"--source", src.DSN("app"), "--target", dst.DSN("app")}
 	seq := func(args ...string) (int, string, string) {
-		return wmCLIRun(append(append([]string{"sequences"}, conn...), args...)...)
+		return runCLI(append(append([]string{"sequences"}, conn...), args...)...)
 	}
 	doc := func(out string) report.SequencesJSON {
 		t.Helper()
@@ -104,7 +104,7 @@ func TestSequencesCLI(t *testing.T) {
 		}
 	}
 	// The target takes inserts without duplicate keys now.
-	wmCLIExec(t, dst, `INSERT INTO public.orders (note) VALUES ('after switch'); INSERT INTO public.users DEFAULT VALUES;
+	execSQL(t, dst, `INSERT INTO public.orders (note) VALUES ('after switch'); INSERT INTO public.users DEFAULT VALUES;
 		INSERT INTO public.invoices DEFAULT VALUES; INSERT INTO public.credit_notes DEFAULT VALUES`)
 
 	// Idempotent: nothing to do, nothing moves (the inserts above advanced
@@ -121,7 +121,7 @@ func TestSequencesCLI(t *testing.T) {
 	}
 
 	// A sequence missing on the target cannot be synced: exit 1 with the fix.
-	wmCLIExec(t, src, `CREATE SEQUENCE public.cli_only`)
+	execSQL(t, src, `CREATE SEQUENCE public.cli_only`)
 	code, out, _ = seq("--sync")
 	if code != 1 || !strings.Contains(out, "missing_on_target") || !strings.Contains(out, "pg_dump --schema-only --table public.cli_only") ||
 		!strings.Contains(out, "1 missing on the target") {
@@ -147,11 +147,11 @@ func TestSequencesCLI(t *testing.T) {
 		if code != 2 || out != "" {
 			t.Errorf("%v: exit %d, stdout %q", c.args, code, out)
 		}
-		wmCLIOneLine(t, errs, c.want, c.usage)
+		assertOneLine(t, errs, c.want, c.usage, "")
 	}
-	code, _, errs = wmCLIRun("sequences", "--target", dst.DSN("app"))
+	code, _, errs = runCLI("sequences", "--target", dst.DSN("app"))
 	if code != 2 {
 		t.Errorf("no source: exit %d", code)
 	}
-	wmCLIOneLine(t, errs, "no source database: pass --source DSN or set PGVERIFY_SOURCE", true)
+	assertOneLine(t, errs, "no source database: pass --source DSN or set PGVERIFY_SOURCE", true, "")
 }

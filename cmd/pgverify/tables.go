@@ -90,7 +90,7 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	if err != nil {
 		return err
 	}
-	w, done, err := opts.Out.open(opts.stdout)
+	out, err := opts.Out.start(opts.stdout)
 	if err != nil {
 		return err
 	}
@@ -105,14 +105,10 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 		Rechecks: opts.Rechecks, CatchUpTimeout: opts.CatchUpTimeout, Progress: prog,
 	})
 	if err != nil {
-		_ = done(false)
+		out.abort()
 		return err
 	}
-	if err := report.Tables(w, opts.Out.format, res); err != nil {
-		_ = done(false)
-		return err
-	}
-	if err := done(true); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.Tables(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
 	switch res.Summary.Verdict {

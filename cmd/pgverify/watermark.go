@@ -115,7 +115,7 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	}
 	defer dst.Close(context.Background())
 
-	w, done, err := opts.Out.open(opts.stdout)
+	out, err := opts.Out.start(opts.stdout)
 	if err != nil {
 		return err
 	}
@@ -125,14 +125,10 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	}
 	res, err := watermark.Run(ctx, src, dst, wo)
 	if err != nil {
-		_ = done(false)
+		out.abort()
 		return err
 	}
-	if err := report.Watermark(w, opts.Out.format, res); err != nil {
-		_ = done(false)
-		return err
-	}
-	if err := done(true); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.Watermark(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
 	s := res.Summary()

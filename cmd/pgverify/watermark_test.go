@@ -1,91 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/pgverify/pgverify/internal/pgcluster"
 	"github.com/pgverify/pgverify/report"
 )
 
-// wmCLIRun runs the CLI and returns exit code, stdout and stderr.
-func wmCLIRun(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Execute(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-// wmCLIPair starts a PG 13 source and a PG 16 target with db "app" holding
-// schema on both sides, data on the source, and a subscription.
-func wmCLIPair(t *testing.T, schema, data string) (src, dst *pgcluster.Cluster) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs Postgres")
-	}
-	ctx := context.Background()
-	var err error
-	if src, err = pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "clisrc"}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Stop() })
-	if dst, err = pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "clidst"}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dst.Stop() })
-	for _, c := range []*pgcluster.Cluster{src, dst} {
-		if err := c.CreateDB(ctx, "app"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Exec(ctx, "app", schema); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := src.Exec(ctx, "app", data); err != nil {
-		t.Fatal(err)
-	}
-	if err := pgcluster.Subscribe(ctx, src, dst, "app", "cli"); err != nil {
-		t.Fatal(err)
-	}
-	return src, dst
-}
-
-func wmCLIExec(t *testing.T, c *pgcluster.Cluster, sql string) {
-	t.Helper()
-	if err := c.Exec(context.Background(), "app", sql); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wmCLIOneLine asserts a one-line error message on stderr (plus the usage
-// hint when usage is true).
-func wmCLIOneLine(t *testing.T, stderr, want string, usage bool) {
-	t.Helper()
-	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-	n := 1
-	if usage {
-		n = 2
-	}
-	if len(lines) != n || !strings.HasPrefix(lines[0], "pgverify: ") || !strings.Contains(lines[0], want) {
-		t.Errorf("stderr = %q, want %d line(s) with %q", stderr, n, want)
-	}
-	if usage && !strings.Contains(lines[1], "--help") {
-		t.Errorf("no usage hint in %q", stderr)
-	}
-}
-
 func TestWatermarkCLI(t *testing.T) {
-	src, dst := wmCLIPair(t, `
+	src, dst := clusterPair(t, `
 		CREATE TABLE public.transactions (id bigserial PRIMARY KEY,
 			created_at timestamptz NOT NULL DEFAULT clock_timestamp(), note text);
 		CREATE TABLE public.events (id bigint PRIMARY KEY, at timestamp NOT NULL, p point);`,
 		`INSERT INTO public.transactions (created_at) SELECT timestamptz '2025-03-01 12:00:00+00' + g * interval '1 ms' FROM generate_series(1, 100) g;
-		 INSERT INTO public.events SELECT g, timestamp '2025-01-01' + g * interval '1 day', NULL FROM generate_series(1, 40) g;`)
+		 INSERT INTO public.events SELECT g, timestamp '2025-01-01' + g * interval '1 day', NULL FROM generate_series(1, 40) g;`, true)
 	conn := []string{"--source", src.DSN("app"), "--target", dst.DSN("app")}
 	wm := func(args ...string) (int, string, string) {
-		return wmCLIRun(append(append([]string{"watermark"}, conn...), args...)...)
+		return runCLI(append(append([]string{"watermark"}, conn...), args...)...)
 	}
 
 	t.Run("match", func(t *testing.T) {
@@ -103,7 +35,7 @@ func TestWatermarkCLI(t *testing.T) {
 	t.Run("json and env", func(t *testing.T) {
 		t.Setenv("PGVERIFY_SOURCE", src.DSN("app"))
 		t.Setenv("PGVERIFY_TARGET", dst.DSN("app"))
-		code, out, errs := wmCLIRun("watermark", "--table", "public.*", "--exclude", "public.events", "--column", "created_at", "--format", "json")
+		code, out, errs := runCLI("watermark", "--table", "public.*", "--exclude", "public.events", "--column", "created_at", "--format", "json")
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %q", code, errs)
 		}
@@ -140,17 +72,17 @@ func TestWatermarkCLI(t *testing.T) {
 			if code != 2 || out != "" {
 				t.Errorf("%v: exit %d, stdout %q", c.args, code, out)
 			}
-			wmCLIOneLine(t, errs, c.want, c.usage)
+			assertOneLine(t, errs, c.want, c.usage, "")
 		}
-		code, _, errs := wmCLIRun("watermark", "--source", strings.Replace(src.DSN("app"), src.Password, "wrong", 1), "--target", dst.DSN("app"), "-t", "x", "-c", "id")
+		code, _, errs := runCLI("watermark", "--source", strings.Replace(src.DSN("app"), src.Password, "wrong", 1), "--target", dst.DSN("app"), "-t", "x", "-c", "id")
 		if code != 2 || strings.Contains(errs, src.Password) || strings.Contains(errs, "wrong") {
 			t.Errorf("bad password: exit %d, %q", code, errs)
 		}
-		wmCLIOneLine(t, errs, "authentication failed", false)
+		assertOneLine(t, errs, "authentication failed", false, "")
 	})
 
 	t.Run("mismatch", func(t *testing.T) {
-		wmCLIExec(t, dst, `DELETE FROM public.transactions WHERE id = 42`)
+		execSQL(t, dst, `DELETE FROM public.transactions WHERE id = 42`)
 		code, out, errs := wm("-t", "public.transactions", "-t", "public.events", "-c", "id")
 		if code != 1 || errs != "" {
 			t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
@@ -163,12 +95,12 @@ func TestWatermarkCLI(t *testing.T) {
 	})
 
 	t.Run("timeout", func(t *testing.T) {
-		wmCLIExec(t, dst, `ALTER SUBSCRIPTION cli DISABLE`)
-		wmCLIExec(t, src, `INSERT INTO public.events VALUES (41, now(), NULL)`)
+		execSQL(t, dst, `ALTER SUBSCRIPTION cli DISABLE`)
+		execSQL(t, src, `INSERT INTO public.events VALUES (41, now(), NULL)`)
 		code, out, errs := wm("-t", "public.events", "-c", "id", "--timeout", "1s")
 		if code != 2 || !strings.Contains(out, "unverified: 1 of 1") {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
-		wmCLIOneLine(t, errs, "could not verify 1 of 1 table(s): public.events (id): the target has no row with id >= 41 after 1s", false)
+		assertOneLine(t, errs, "could not verify 1 of 1 table(s): public.events (id): the target has no row with id >= 41 after 1s", false, "")
 	})
 }
