@@ -71,7 +71,7 @@ func (p *Progress) draw() {
 	bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
 	eta := "?"
 	if rate > 0 && p.total > p.done {
-		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second / time.Second).Round(time.Second).String()
+		eta = time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second).String()
 	} else if p.total <= p.done {
 		eta = "0s"
 	}
