@@ -17,14 +17,10 @@ func compareNoKey(ctx context.Context, p *pair, j *tableJob, slot *rangeResult, 
 		slot.truncated = true
 		return nil
 	}
-	var sh, th []hashCount
-	if err := both(
-		func() (err error) { sh, err = hashCounts(ctx, p.src, &j.ssql); return wrapSide("source", err) },
-		func() (err error) { th, err = hashCounts(ctx, p.tgt, &j.tsql); return wrapSide("target", err) },
-	); err != nil {
+	missing, extra, err := streamHashCounts(ctx, p, j, opts.MaxDiffs)
+	if err != nil {
 		return err
 	}
-	missing, extra := mergeHashCounts(sh, th, opts.MaxDiffs)
 	if len(missing)+len(extra) == 0 {
 		return nil
 	}
@@ -53,57 +49,80 @@ func compareNoKey(ctx context.Context, p *pair, j *tableJob, slot *rangeResult, 
 	return nil
 }
 
+// hashCount is one distinct row hash and its number of copies.
 type hashCount struct {
 	h int64
 	n int64
 }
 
-func hashCounts(ctx context.Context, conn *pgx.Conn, s *sideSQL) ([]hashCount, error) {
-	rows, err := conn.Query(ctx, s.noKeyHashQuery())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []hashCount
-	for rows.Next() {
-		var hc hashCount
-		if err := rows.Scan(&hc.h, &hc.n); err != nil {
-			return nil, err
-		}
-		out = append(out, hc)
-	}
-	return out, rows.Err()
-}
-
-// mergeHashCounts returns the hashes with more copies on the source
-// (missing on the target) and more on the target (extra), one entry per
-// surplus copy, at most limit in all.
-func mergeHashCounts(s, t []hashCount, limit int) (missing, extra []int64) {
-	i, k := 0, 0
+// streamHashCounts merges both sides' (row hash, copies) streams, each in
+// hash order, as they arrive: memory stays bounded whatever the table size.
+func streamHashCounts(ctx context.Context, p *pair, j *tableJob, limit int) (missing, extra []int64, err error) {
+	sc, serr := streamSide(ctx, p.src, &j.ssql)
+	tc, terr := streamSide(ctx, p.tgt, &j.tsql)
+	s, sok := <-sc
+	t, tok := <-tc
 	add := func(dst *[]int64, h, n int64) {
 		for ; n > 0 && len(missing)+len(extra) < limit; n-- {
 			*dst = append(*dst, h)
 		}
 	}
-	for (i < len(s) || k < len(t)) && len(missing)+len(extra) < limit {
+	for (sok || tok) && len(missing)+len(extra) < limit {
 		switch {
-		case k >= len(t) || (i < len(s) && s[i].h < t[k].h):
-			add(&missing, s[i].h, s[i].n)
-			i++
-		case i >= len(s) || t[k].h < s[i].h:
-			add(&extra, t[k].h, t[k].n)
-			k++
+		case !tok || (sok && s.h < t.h):
+			add(&missing, s.h, s.n)
+			s, sok = <-sc
+		case !sok || t.h < s.h:
+			add(&extra, t.h, t.n)
+			t, tok = <-tc
 		default:
-			if s[i].n > t[k].n {
-				add(&missing, s[i].h, s[i].n-t[k].n)
-			} else if t[k].n > s[i].n {
-				add(&extra, t[k].h, t[k].n-s[i].n)
+			if s.n > t.n {
+				add(&missing, s.h, s.n-t.n)
+			} else if t.n > s.n {
+				add(&extra, t.h, t.n-s.n)
 			}
-			i++
-			k++
+			s, sok = <-sc
+			t, tok = <-tc
 		}
 	}
-	return missing, extra
+	// Read both streams to the end rather than cancel them: cancelling a
+	// query can cost the connection, which the worker still needs.
+	for range sc {
+	}
+	for range tc {
+	}
+	if err := <-serr; err != nil {
+		return nil, nil, wrapSide("source", err)
+	}
+	if err := <-terr; err != nil {
+		return nil, nil, wrapSide("target", err)
+	}
+	return missing, extra, nil
+}
+
+// streamSide sends one side's (row hash, copies) in hash order.
+func streamSide(ctx context.Context, conn *pgx.Conn, s *sideSQL) (<-chan hashCount, <-chan error) {
+	out := make(chan hashCount, 1024)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(out)
+		rows, err := conn.Query(ctx, s.noKeyHashQuery())
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var hc hashCount
+			if err := rows.Scan(&hc.h, &hc.n); err != nil {
+				errc <- err
+				return
+			}
+			out <- hc
+		}
+		errc <- rows.Err()
+	}()
+	return out, errc
 }
 
 func rowsByHash(ctx context.Context, conn *pgx.Conn, j *tableJob, s *sideSQL, hashes []int64) (map[int64][]*string, error) {
