@@ -44,7 +44,7 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 	confirmed := map[string]rowDiff{}
 	for attempt := 1; attempt <= opts.Rechecks && len(last) > 0; attempt++ {
 		j.res.Rechecks = attempt
-		if err := sleepCtx(ctx, time.Duration(250<<(attempt-1))*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, time.Duration(100<<(attempt-1))*time.Millisecond); err != nil {
 			return err
 		}
 		var follow [][]string
@@ -160,7 +160,7 @@ func recheckNoKey(ctx context.Context, j *tableJob, src, tgt *side, live *replic
 	lastCaught := j.caughtUp
 	for attempt := 1; attempt <= opts.Rechecks; attempt++ {
 		j.res.Rechecks = attempt
-		if err := sleepCtx(ctx, time.Duration(250<<(attempt-1))*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, time.Duration(100<<(attempt-1))*time.Millisecond); err != nil {
 			return err
 		}
 		sc, err := src.fresh(ctx)

@@ -188,11 +188,20 @@ func TestTablesFindsEachDifference(t *testing.T) {
 	if err := tgt.Exec(ctx, db, "DELETE FROM no_pk WHERE ctid = (SELECT min(ctid) FROM no_pk WHERE a = 5)"); err != nil {
 		t.Fatal(err)
 	}
-	res := run(t, s, d, nil)
 	want := map[string][]Difference{}
 	for _, c := range cases {
 		want[c.table] = append(want[c.table], c.want...)
 	}
+	// Row-by-row at once, and after splitting ranges down to 40-row leaves:
+	// both must name exactly the same rows.
+	for _, leaf := range []int64{0, 40} {
+		t.Run(fmt.Sprintf("leaf rows %d", leaf), func(t *testing.T) {
+			checkEachDifference(t, run(t, s, d, func(o *Options) { o.LeafRows = leaf }), want)
+		})
+	}
+}
+
+func checkEachDifference(t *testing.T, res *Result, want map[string][]Difference) {
 	for name, wd := range want {
 		tr := table(t, res, name)
 		if tr.Status != StatusMismatch {

@@ -101,7 +101,7 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	res, err := checksum.Run(ctx, checksum.Options{
 		SourceDSN: src, TargetDSN: tgt,
 		SourceConn: opts.Conn.options("source", true), TargetConn: opts.Conn.options("target", true),
-		Selection: sel, Jobs: opts.Jobs, MaxDiffs: opts.MaxDiffs, RangeRows: opts.RangeRows, LeafRows: opts.RangeRows,
+		Selection: sel, Jobs: opts.Jobs, MaxDiffs: opts.MaxDiffs, RangeRows: opts.RangeRows,
 		Rechecks: opts.Rechecks, CatchUpTimeout: opts.CatchUpTimeout, Progress: prog,
 	})
 	if err != nil {

@@ -52,7 +52,7 @@ func main() {
 func run(rows int, bin string, jobs, repeat int) error {
 	ctx := context.Background()
 	bin, _ = filepath.Abs(bin)
-	settings := map[string]string{"shared_buffers": "'512MB'", "max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"}
+	settings := map[string]string{"max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"}
 	var src, tgt *pgcluster.Cluster
 	var g errgroup.Group
 	g.Go(func() (err error) {
