@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
@@ -44,6 +47,37 @@ func (f *connFlags) targetDSN() (string, error) {
 		return "", flagErrorf("no target database: pass --target DSN or set PGVERIFY_TARGET")
 	}
 	return d, nil
+}
+
+// connectPair resolves both DSNs and opens the read-only source and the
+// target (read-only unless writeTarget) at once. The caller closes both.
+func (f *connFlags) connectPair(ctx context.Context, writeTarget bool) (src, dst *pgx.Conn, err error) {
+	srcDSN, err := f.sourceDSN()
+	if err != nil {
+		return nil, nil, err
+	}
+	dstDSN, err := f.targetDSN()
+	if err != nil {
+		return nil, nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		src, err = dbconn.Connect(gctx, srcDSN, f.options("source", true))
+		return err
+	})
+	g.Go(func() (err error) {
+		dst, err = dbconn.Connect(gctx, dstDSN, f.options("target", !writeTarget))
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		for _, c := range []*pgx.Conn{src, dst} {
+			if c != nil {
+				_ = c.Close(context.WithoutCancel(ctx))
+			}
+		}
+		return nil, nil, err
+	}
+	return src, dst, nil
 }
 
 func (f *connFlags) options(role string, readOnly bool) dbconn.Options {

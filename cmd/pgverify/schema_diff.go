@@ -4,11 +4,8 @@ import (
 	"context"
 	"io"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
 	"github.com/pgverify/pgverify/schema/diff"
 )
@@ -48,15 +45,7 @@ compare.`,
 }
 
 func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) error {
-	srcDSN, err := o.conn.sourceDSN()
-	if err != nil {
-		return err
-	}
-	dstDSN, err := o.conn.targetDSN()
-	if err != nil {
-		return err
-	}
-	src, dst, err := schemaDiffConnect(ctx, srcDSN, dstDSN, o.conn)
+	src, dst, err := o.conn.connectPair(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -75,28 +64,4 @@ func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) e
 		return errFindings
 	}
 	return nil
-}
-
-// schemaDiffConnect opens the read-only source and target sessions concurrently.
-func schemaDiffConnect(ctx context.Context, srcDSN, dstDSN string, f connFlags) (src, dst *pgx.Conn, err error) {
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		src, err = dbconn.Connect(gctx, srcDSN, f.options("source", true))
-		return err
-	})
-	g.Go(func() error {
-		var err error
-		dst, err = dbconn.Connect(gctx, dstDSN, f.options("target", true))
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		for _, c := range []*pgx.Conn{src, dst} {
-			if c != nil {
-				_ = c.Close(context.WithoutCancel(ctx))
-			}
-		}
-		return nil, nil, err
-	}
-	return src, dst, nil
 }

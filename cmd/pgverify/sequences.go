@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgverify/pgverify/internal/catalog"
-	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
 	"github.com/pgverify/pgverify/sequences"
 )
@@ -72,24 +71,12 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 	if err := sel.Validate(); err != nil {
 		return flagErrorf("%v", err)
 	}
-	srcDSN, err := opts.Conn.sourceDSN()
-	if err != nil {
-		return err
-	}
-	dstDSN, err := opts.Conn.targetDSN()
-	if err != nil {
-		return err
-	}
-	src, err := dbconn.Connect(ctx, srcDSN, opts.Conn.options("source", true))
+	// The target is writable only with --sync.
+	src, dst, err := opts.Conn.connectPair(ctx, opts.Sync)
 	if err != nil {
 		return err
 	}
 	defer src.Close(context.Background())
-	// The target is writable only with --sync.
-	dst, err := dbconn.Connect(ctx, dstDSN, opts.Conn.options("target", !opts.Sync))
-	if err != nil {
-		return err
-	}
 	defer dst.Close(context.Background())
 
 	out, err := opts.Out.start(opts.stdout)

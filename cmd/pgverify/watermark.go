@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
 	"github.com/pgverify/pgverify/watermark"
 )
@@ -96,23 +95,11 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	if opts.Timeout <= 0 {
 		return flagErrorf("--timeout must be positive, got %s", opts.Timeout)
 	}
-	srcDSN, err := opts.Conn.sourceDSN()
-	if err != nil {
-		return err
-	}
-	dstDSN, err := opts.Conn.targetDSN()
-	if err != nil {
-		return err
-	}
-	src, err := dbconn.Connect(ctx, srcDSN, opts.Conn.options("source", true))
+	src, dst, err := opts.Conn.connectPair(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer src.Close(context.Background())
-	dst, err := dbconn.Connect(ctx, dstDSN, opts.Conn.options("target", true))
-	if err != nil {
-		return err
-	}
 	defer dst.Close(context.Background())
 
 	out, err := opts.Out.start(opts.stdout)
