@@ -89,7 +89,11 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 	if s.Errors > 0 && s.Verdict != checksum.VerdictUnverified {
 		verdict += fmt.Sprintf(", %d could not be verified", s.Errors)
 	}
-	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s)\n", verdict, s.SourceVersion, s.TargetVersion,
-		s.SnapshotLSN, time.Duration(s.DurationMS*int64(time.Millisecond)))
+	wait := ""
+	if s.CatchUpWaitMS >= 1000 {
+		wait = fmt.Sprintf(", %s waiting for the subscriber to catch up", time.Duration(s.CatchUpWaitMS*int64(time.Millisecond)).Round(100*time.Millisecond))
+	}
+	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s%s)\n", verdict, s.SourceVersion, s.TargetVersion,
+		s.SnapshotLSN, time.Duration(s.DurationMS*int64(time.Millisecond)), wait)
 	return err
 }

@@ -20,6 +20,8 @@ var (
 	slotsBehindSQL string
 	//go:embed sql/current_lsn.sql
 	currentLSNSQL string
+	//go:embed sql/flush_lsn.sql
+	flushLSNSQL string
 )
 
 // Querier is a *pgx.Conn, a pgx.Tx or a pool.
@@ -128,8 +130,17 @@ func Behind(ctx context.Context, src Querier, slots []string, lsn string) ([]str
 	return behind, nil
 }
 
-// WaitFor waits, at most timeout, until every slot of the link has
-// confirmed lsn; it reports whether they did.
+// WaitFor waits, at most timeout, until the subscriber has applied every
+// commit before lsn (a CurrentLSN read with the snapshot); it reports
+// whether it did.
+//
+// lsn is an insert position: it can include WAL that is not flushed yet, and
+// a walsender only sends flushed WAL. When nothing else commits, such a tail
+// (non-commit records) can stay unflushed for seconds, and waiting for the
+// slots to confirm lsn itself would wait for an unrelated flush. Every commit
+// is flushed within three times wal_writer_delay, even an asynchronous one;
+// so once that grace has passed since lsn was read, slots that confirmed the
+// current flush position have every commit before lsn too.
 func (l *Link) WaitFor(ctx context.Context, src Querier, lsn string, timeout time.Duration) (bool, error) {
 	start := time.Now()
 	defer func() { l.waited.Add(int64(time.Since(start))) }()
@@ -142,6 +153,20 @@ func (l *Link) WaitFor(ctx context.Context, src Querier, lsn string, timeout tim
 		}
 		if len(behind) == 0 {
 			return true, nil
+		}
+		var flush *string
+		var graceMS float64
+		if err := src.QueryRow(ctx, flushLSNSQL).Scan(&flush, &graceMS); err != nil {
+			return false, fmt.Errorf("source: reading the WAL flush position: %w", err)
+		}
+		if flush != nil && time.Since(start) >= time.Duration(graceMS*float64(time.Millisecond)) {
+			behind, err := Behind(ctx, src, l.Slots, *flush)
+			if err != nil {
+				return false, err
+			}
+			if len(behind) == 0 {
+				return true, nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return false, nil

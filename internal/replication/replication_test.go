@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,6 +75,25 @@ func TestDetectAndWait(t *testing.T) {
 	var n int
 	if err := tc.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("after catch-up the target has %d rows (%v), want 1", n, err)
+	}
+
+	// A position past the flushed WAL (here: just past the insert position,
+	// as an unflushed tail without commits would be while the walwriter
+	// hibernates) cannot be confirmed until something flushes; the wait must
+	// end anyway once the current flush position is confirmed.
+	lsn, _ = CurrentLSN(ctx, sc)
+	var hi, lo uint64
+	if _, err := fmt.Sscanf(lsn, "%X/%X", &hi, &lo); err != nil {
+		t.Fatal(err)
+	}
+	past := fmt.Sprintf("%X/%X", hi, lo+64)
+	t0 := time.Now()
+	ok, err = l.WaitFor(ctx, sc, past, 20*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("wait for %s past the flushed WAL: %v %v", past, ok, err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("waiting past an unflushed tail took %s", d)
 	}
 
 	// With the subscription disabled, a new position is never confirmed:
