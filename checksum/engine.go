@@ -66,12 +66,15 @@ func (o *Options) defaults() {
 		o.MaxDiffs = 100
 	}
 	if o.RangeRows <= 0 {
-		o.RangeRows = 50_000
+		// Smaller ranges make a few changed rows cheap to find (each costs a
+		// re-read of its range); 25k measured 1.12x the identical run for 10
+		// changed rows in 5M, 50k 1.27x, at the same identical-run speed.
+		o.RangeRows = 25_000
 	}
 	if o.LeafRows <= 0 {
 		// A differing range is split (cut points every n/16 keys) until this
 		// small, then compared row by row: measured cheaper than streaming
-		// a whole 50k-row range when a few rows differ.
+		// a whole range when a few rows differ.
 		o.LeafRows = 5_000
 	}
 	if o.NoKeyDiffRows <= 0 {

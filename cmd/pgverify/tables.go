@@ -58,7 +58,7 @@ Exit status: 0 all tables equal, 1 differences found, 2 could not verify.`,
 	f.StringArrayVar(&opts.Exclude, "exclude", nil, "skip tables matching schema.name (glob; repeatable)")
 	f.IntVarP(&opts.Jobs, "jobs", "j", 4, "ranges hashed at once (each opens one connection per side)")
 	f.IntVar(&opts.MaxDiffs, "max-diffs", 100, "differing rows listed per table")
-	f.Int64Var(&opts.RangeRows, "range-rows", 50_000, "target rows per range")
+	f.Int64Var(&opts.RangeRows, "range-rows", 25_000, "target rows per range")
 	f.IntVar(&opts.Rechecks, "rechecks", 3, "re-reads of differing rows after the subscriber caught up (live replication only)")
 	f.DurationVar(&opts.CatchUpTimeout, "catchup-timeout", 60*time.Second, "longest wait for the subscriber to catch up, per wait")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "no progress bar even on a terminal")

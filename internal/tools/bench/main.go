@@ -42,14 +42,15 @@ func main() {
 	bin := flag.String("bin", "bin/pgverify", "pgverify binary")
 	jobs := flag.Int("jobs", 4, "pgverify --jobs")
 	repeat := flag.Int("repeat", 3, "runs of each measurement (the median is reported)")
+	rangeRows := flag.Int("range-rows", 0, "pgverify --range-rows (0: its default)")
 	flag.Parse()
-	if err := run(*rows, *bin, *jobs, *repeat); err != nil {
+	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int, bin string, jobs, repeat int) error {
+func run(rows int, bin string, jobs, repeat, rangeRows int) error {
 	ctx := context.Background()
 	bin, _ = filepath.Abs(bin)
 	settings := map[string]string{"max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"}
@@ -145,7 +146,11 @@ func run(rows int, bin string, jobs, repeat int) error {
 	var lastRSS int64
 	var lastOut []byte
 	pgverify := func() error {
-		cmd := exec.Command(bin, "tables", "--source", srcDSN, "--target", tgtDSN, "--jobs", fmt.Sprint(jobs), "--format", "json", "--no-progress")
+		args := []string{"tables", "--source", srcDSN, "--target", tgtDSN, "--jobs", fmt.Sprint(jobs), "--format", "json", "--no-progress"}
+		if rangeRows > 0 {
+			args = append(args, "--range-rows", fmt.Sprint(rangeRows))
+		}
+		cmd := exec.Command(bin, args...)
 		out, err := cmd.Output()
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
 			err = nil // differences found: expected in the damaged run
@@ -196,7 +201,7 @@ func run(rows int, bin string, jobs, repeat int) error {
 	line := func(name string, d time.Duration, extra string) {
 		fmt.Printf("%-34s %8.2fs %s\n", name, d.Seconds(), extra)
 	}
-	fmt.Printf("median of %d runs, %d rows, PG %s -> PG %s, pgverify --jobs %d, %d cores\n", repeat, rows, "13", "16", jobs, numCPU())
+	fmt.Printf("median of %d runs, %d rows, PG %s -> PG %s, pgverify --jobs %d --range-rows %d, %d cores\n", repeat, rows, "13", "16", jobs, rangeRows, numCPU())
 	line("count(*), both sides", count, "")
 	line("COPY ... (FORMAT binary), both", cp, "")
 	line("sum(md5(row::text)) agg, both", md5, "")
