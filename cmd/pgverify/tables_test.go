@@ -1,75 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
-func tablesCLI(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Execute(append([]string{"tables"}, args...), strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-// oneLine asserts an error message is a single line (plus the optional usage
-// hint) that contains want and never the password.
-func oneLine(t *testing.T, stderr, want, password string) {
-	t.Helper()
-	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-	if len(lines) == 0 || len(lines) > 2 || (len(lines) == 2 && !strings.HasPrefix(lines[1], "Run 'pgverify --help'")) {
-		t.Errorf("want one error line, got %q", stderr)
-	}
-	if !strings.Contains(lines[0], want) {
-		t.Errorf("error %q does not say %q", lines[0], want)
-	}
-	if password != "" && strings.Contains(stderr, password) {
-		t.Errorf("error leaks the password: %q", stderr)
-	}
-}
-
 func TestTablesCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs Postgres")
-	}
+	src, dst := clusterPair(t,
+		`CREATE TABLE accounts (id bigint PRIMARY KEY, nick text, balance numeric);
+		 CREATE TABLE "Order Items" (order_id int, line int, sku text, PRIMARY KEY (order_id, line))`,
+		`INSERT INTO accounts SELECT g, 'n' || g, g * 1.5 FROM generate_series(1, 3000) g;
+		 INSERT INTO "Order Items" SELECT g / 3, g % 3, 's' || g FROM generate_series(1, 3000) g`, true)
 	ctx := context.Background()
-	src, err := pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "tblsrc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Stop() })
-	dst, err := pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "tbldst"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dst.Stop() })
-	ddl := `CREATE TABLE accounts (id bigint PRIMARY KEY, nick text, balance numeric);
-	        CREATE TABLE "Order Items" (order_id int, line int, sku text, PRIMARY KEY (order_id, line))`
-	for _, c := range []*pgcluster.Cluster{src, dst} {
-		if err := c.CreateDB(ctx, "app"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Exec(ctx, "app", ddl); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := src.Exec(ctx, "app", `INSERT INTO accounts SELECT g, 'n' || g, g * 1.5 FROM generate_series(1, 3000) g;
-		INSERT INTO "Order Items" SELECT g / 3, g % 3, 's' || g FROM generate_series(1, 3000) g`); err != nil {
-		t.Fatal(err)
-	}
-	if err := pgcluster.Subscribe(ctx, src, dst, "app", "cli_tables"); err != nil {
-		t.Fatal(err)
-	}
 	S, T := src.DSN("app"), dst.DSN("app")
 
 	t.Run("identical gives exit 0", func(t *testing.T) {
-		code, out, errs := tablesCLI("--source", S, "--target", T)
+		code, out, errs := runCLI("tables", "--source", S, "--target", T)
 		if code != 0 || !strings.Contains(out, "equal: 2 table(s), 6000 row(s) verified") {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 		}
@@ -81,7 +31,7 @@ func TestTablesCLI(t *testing.T) {
 	t.Run("env DSNs and JSON", func(t *testing.T) {
 		t.Setenv("PGVERIFY_SOURCE", S)
 		t.Setenv("PGVERIFY_TARGET", T)
-		code, out, _ := tablesCLI("--format", "json", "--table", `public."Order Items"`)
+		code, out, _ := runCLI("tables", "--format", "json", "--table", `public."Order Items"`)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, out)
 		}
@@ -107,7 +57,7 @@ func TestTablesCLI(t *testing.T) {
 
 	t.Run("differences give exit 1 and name the rows", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "report.json")
-		code, out, errs := tablesCLI("--source", S, "--target", T, "--format", "json", "-o", file, "--rechecks", "1")
+		code, out, errs := runCLI("tables", "--source", S, "--target", T, "--format", "json", "-o", file, "--rechecks", "1")
 		if code != 1 || out != "" {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 		}
@@ -157,7 +107,7 @@ func TestTablesCLI(t *testing.T) {
 	})
 
 	t.Run("text report lists the rows", func(t *testing.T) {
-		code, out, _ := tablesCLI("--source", S, "--target", T, "--rechecks", "0")
+		code, out, _ := runCLI("tables", "--source", S, "--target", T, "--rechecks", "0")
 		for _, want := range []string{"missing  id=20", "extra    id=99999", "changed  id=10  columns: nick", "different: 2 of 2 table(s) differ"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("text report lacks %q:\n%s", want, out)
@@ -177,7 +127,7 @@ func TestTablesCLI(t *testing.T) {
 		}
 		rs := strings.Replace(S, "postgres:"+src.Password, "reader:rpw", 1)
 		rt := strings.Replace(T, "postgres:"+dst.Password, "reader:rpw", 1)
-		code, out, errs := tablesCLI("--source", rs, "--target", rt, "--rechecks", "0")
+		code, out, errs := runCLI("tables", "--source", rs, "--target", rt, "--rechecks", "0")
 		if code != 1 { // accounts differs, "Order Items" cannot be read: differences win
 			t.Errorf("exit %d, want 1:\n%s\n%s", code, out, errs)
 		}
@@ -185,36 +135,37 @@ func TestTablesCLI(t *testing.T) {
 			!strings.Contains(out, "GRANT SELECT") {
 			t.Errorf("permission error not explained:\n%s", out)
 		}
-		code, _, errs = tablesCLI("--source", rs, "--target", rt, "--table", `public."Order Items"`)
+		code, _, errs = runCLI("tables", "--source", rs, "--target", rt, "--table", `public."Order Items"`)
 		if code != 2 {
 			t.Errorf("exit %d, want 2", code)
 		}
-		oneLine(t, errs, "could not verify 1 of 1 table(s)", "rpw")
+		assertOneLine(t, errs, "could not verify 1 of 1 table(s)", false, "rpw")
 	})
 
 	bad := []struct {
-		name string
-		args []string
-		want string
-		pw   string
+		name  string
+		args  []string
+		want  string
+		usage bool // bad usage is followed by the --help hint
+		pw    string
 	}{
-		{"no source", []string{"--target", T}, "no source database: pass --source DSN or set PGVERIFY_SOURCE", ""},
-		{"malformed DSN", []string{"--source", "postgres://u:sekret@host:notaport/db", "--target", T}, "invalid source connection string", "sekret"},
-		{"unreachable", []string{"--source", "postgres://u:sekret@127.0.0.1:1/db", "--target", T}, "cannot connect to source u@127.0.0.1:1/db: connection refused", "sekret"},
-		{"bad password", []string{"--source", strings.Replace(S, src.Password, "wrongpw", 1), "--target", T}, `authentication failed for user "postgres"`, "wrongpw"},
-		{"no database", []string{"--source", strings.Replace(S, "/app?", "/nope?", 1), "--target", T}, `database "nope" does not exist`, src.Password},
-		{"unknown table", []string{"--source", S, "--target", T, "--table", "public.nope"}, "no table matches --table public.nope", ""},
-		{"bad jobs", []string{"--source", S, "--target", T, "--jobs", "0"}, "--jobs must be between 1 and 64", ""},
-		{"bad format", []string{"--source", S, "--target", T, "--format", "xml"}, `unknown format "xml": use text|json`, ""},
-		{"bad pattern", []string{"--source", S, "--target", T, "--table", "[x"}, `bad table pattern "[x"`, ""},
+		{"no source", []string{"--target", T}, "no source database: pass --source DSN or set PGVERIFY_SOURCE", true, ""},
+		{"malformed DSN", []string{"--source", "postgres://u:sekret@host:notaport/db", "--target", T}, "invalid source connection string", false, "sekret"},
+		{"unreachable", []string{"--source", "postgres://u:sekret@127.0.0.1:1/db", "--target", T}, "cannot connect to source u@127.0.0.1:1/db: connection refused", false, "sekret"},
+		{"bad password", []string{"--source", strings.Replace(S, src.Password, "wrongpw", 1), "--target", T}, `authentication failed for user "postgres"`, false, "wrongpw"},
+		{"no database", []string{"--source", strings.Replace(S, "/app?", "/nope?", 1), "--target", T}, `database "nope" does not exist`, false, src.Password},
+		{"unknown table", []string{"--source", S, "--target", T, "--table", "public.nope"}, "no table matches --table public.nope", false, ""},
+		{"bad jobs", []string{"--source", S, "--target", T, "--jobs", "0"}, "--jobs must be between 1 and 64", true, ""},
+		{"bad format", []string{"--source", S, "--target", T, "--format", "xml"}, `unknown format "xml": use text|json`, true, ""},
+		{"bad pattern", []string{"--source", S, "--target", T, "--table", "[x"}, `bad table pattern "[x"`, true, ""},
 	}
 	for _, b := range bad {
 		t.Run("bad input: "+b.name, func(t *testing.T) {
-			code, out, errs := tablesCLI(b.args...)
+			code, out, errs := runCLI(append([]string{"tables"}, b.args...)...)
 			if code != 2 || out != "" {
 				t.Errorf("exit %d, stdout %q", code, out)
 			}
-			oneLine(t, errs, b.want, b.pw)
+			assertOneLine(t, errs, b.want, b.usage, b.pw)
 		})
 	}
 }
