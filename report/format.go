@@ -64,9 +64,6 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// WriteJSON is writeJSON for commands whose data is already a JSON document.
-func WriteJSON(w io.Writer, v any) error { return writeJSON(w, v) }
-
 // newTable is the one table style for all text reports: plain columns,
 // headers as written, no borders, so output diffs and greps well.
 func newTable(w io.Writer, header ...any) *tablewriter.Table {
