@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
-
+	
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
 )
@@ -60,22 +60,34 @@ func (f *connFlags) connectPair(ctx context.Context, writeTarget bool) (src, dst
 	if err != nil {
 		return nil, nil, err
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		src, err = dbconn.Connect(gctx, srcDSN, f.options("source", true))
-		return err
-	})
-	g.Go(func() (err error) {
-		dst, err = dbconn.Connect(gctx, dstDSN, f.options("target", !writeTarget))
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	// Parse both before dialling either, so a malformed DSN is always the
+	// error reported, whichever server answers first.
+	srcOpts, dstOpts := f.options("source", true), f.options("target", !writeTarget)
+	srcCfg, err := dbconn.Config(srcDSN, srcOpts)
+	if err != nil {
+		return nil, nil, err
+	}
+	dstCfg, err := dbconn.Config(dstDSN, dstOpts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var srcErr, dstErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); src, srcErr = dbconn.ConnectConfig(ctx, srcCfg, srcOpts) }()
+	go func() { defer wg.Done(); dst, dstErr = dbconn.ConnectConfig(ctx, dstCfg, dstOpts) }()
+	wg.Wait()
+	if srcErr != nil || dstErr != nil {
 		for _, c := range []*pgx.Conn{src, dst} {
 			if c != nil {
 				_ = c.Close(context.WithoutCancel(ctx))
 			}
 		}
-		return nil, nil, err
+		// The source's error first: deterministic, and the side named first.
+		if srcErr != nil {
+			return nil, nil, srcErr
+		}
+		return nil, nil, dstErr
 	}
 	return src, dst, nil
 }
