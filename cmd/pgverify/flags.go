@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
-	
+
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
 )
