@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin/pgverify
 PKGS      := ./...
-TEST_FLAGS ?= -count=1 -timeout 28m
+TEST_FLAGS ?= -race -count=1 -timeout 28m
 
 .PHONY: all build postgres test unit lint demo demo-clean bench clean
 

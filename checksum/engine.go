@@ -111,6 +111,7 @@ type tableJob struct {
 	mu       sync.Mutex
 	err      error
 	caughtUp bool      // the target had applied past the source snapshot before its own
+	collateC bool      // key ranges are bounded in COLLATE "C" (no index ranges)
 	diffs    []rowDiff // all differences found in the snapshot pass
 	started  time.Time // first range began
 	ended    time.Time // last range ended
@@ -127,6 +128,14 @@ func (j *tableJob) mark(t0 time.Time) {
 	if now.After(j.ended) {
 		j.ended = now
 	}
+}
+
+// failed reports whether the table has failed; ranges of one table run
+// concurrently, so the error is read under the lock.
+func (j *tableJob) failed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err != nil
 }
 
 func (j *tableJob) fail(err error) {
@@ -157,13 +166,26 @@ type rowDiff struct {
 	row      []*string // whole row, for tables without a key
 }
 
-// fingerprint identifies what was seen of a row on both sides.
+// fingerprint identifies what was seen of a row on both sides. For a
+// changed row whose column hashes are known it is the differing columns
+// and their values only: a hot row whose other columns keep changing on
+// the source (and replicate) still shows the same difference.
 func (d rowDiff) fingerprint() string {
 	h := func(p *int64) string {
 		if p == nil {
 			return "-"
 		}
 		return fmt.Sprint(*p)
+	}
+	if d.kind == DiffChanged && d.src != nil && d.tgt != nil && len(d.src) == len(d.tgt) {
+		var b strings.Builder
+		fmt.Fprint(&b, d.kind, d.key)
+		for i := range d.src {
+			if d.src[i] != d.tgt[i] {
+				fmt.Fprintf(&b, "|%d:%v:%v", i, d.src[i], d.tgt[i])
+			}
+		}
+		return b.String()
 	}
 	return fmt.Sprint(d.kind, d.key, h(d.srcH), h(d.tgtH))
 }
@@ -226,7 +248,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	jobs, err := pairTables(res, srcTables, tgtTables, opts, live != nil && opts.Rechecks > 0)
+	jobs, err := pairTables(res, srcTables, tgtTables, opts, live != nil && opts.Rechecks > 0, [2]bool{src.defaultC, tgt.defaultC})
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +330,13 @@ func explain(err error, table string) error {
 	msg := pe.Message
 	switch pe.Code {
 	case "42501": // insufficient_privilege
-		msg += "; GRANT SELECT ON " + table + " TO the verifying role"
+		if strings.Contains(msg, "row-level security") {
+			// row_security is off in pgverify's sessions: a policy must not
+			// hide rows from the comparison.
+			msg += "; row-level security would hide rows: ALTER ROLE <verifying role> BYPASSRLS, or verify as the table owner or a superuser"
+		} else {
+			msg += "; GRANT SELECT ON " + table + " TO the verifying role"
+		}
 	case "57014": // query_canceled: statement_timeout
 		msg += "; raise --statement-timeout or lower --range-rows"
 	case "55P03": // lock_not_available
@@ -326,15 +354,17 @@ func explain(err error, table string) error {
 // the target is a live subscriber.
 const liveDrillBudget = 10_000
 
-func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options, live bool) ([]*tableJob, error) {
+func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options, live bool, defaultC [2]bool) ([]*tableJob, error) {
 	sel := opts.Selection
-	byKey := map[string]catalog.Table{}
+	// Keyed by (schema, name), never a joined string: x."y.z" and "x.y".z
+	// are two tables.
+	byKey := map[[2]string]catalog.Table{}
 	var keys [][2]string
 	for _, t := range tgtTables {
-		byKey[catalog.Key(t.Schema, t.Name)] = t
+		byKey[[2]string{t.Schema, t.Name}] = t
 		keys = append(keys, [2]string{t.Schema, t.Name})
 	}
-	seen := map[string]bool{}
+	seen := map[[2]string]bool{}
 	for _, t := range srcTables {
 		keys = append(keys, [2]string{t.Schema, t.Name})
 	}
@@ -346,7 +376,7 @@ func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options,
 		if !sel.Match(t.Schema, t.Name) {
 			continue
 		}
-		k := catalog.Key(t.Schema, t.Name)
+		k := [2]string{t.Schema, t.Name}
 		seen[k] = true
 		if _, ok := byKey[k]; !ok {
 			res.Tables = append(res.Tables, TableResult{Table: t.Display, Status: StatusMissingOnTarget})
@@ -355,7 +385,7 @@ func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options,
 		res.Tables = append(res.Tables, TableResult{Table: t.Display})
 	}
 	for _, t := range tgtTables {
-		k := catalog.Key(t.Schema, t.Name)
+		k := [2]string{t.Schema, t.Name}
 		if sel.Match(t.Schema, t.Name) && !seen[k] {
 			res.Tables = append(res.Tables, TableResult{Table: t.Display, Status: StatusMissingOnSource})
 		}
@@ -368,7 +398,7 @@ func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options,
 		}
 		r := &res.Tables[i]
 		i++
-		tt, ok := byKey[catalog.Key(t.Schema, t.Name)]
+		tt, ok := byKey[[2]string{t.Schema, t.Name}]
 		if !ok {
 			continue
 		}
@@ -385,9 +415,18 @@ func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options,
 			r.NoKey = true
 			r.Notes = append(r.Notes, "no primary key: compared as a multiset of whole rows")
 		}
-		ho := scaleOpts(sc, tc)
-		j.ssql = newSideSQL(t, sc, j.key, ho)
-		j.tsql = newSideSQL(tt, tc, j.key, ho)
+		sp, tp := plans(sc, tc)
+		collate := keyCollations(j.key, t, tt, defaultC)
+		j.collateC = collate != nil
+		j.ssql = newSideSQL(t, sp, j.key, collate)
+		j.tsql = newSideSQL(tt, tp, j.key, collate)
+		if err := checkSize(append(j.ssql.exprs(), j.tsql.exprs()...)...); err != nil {
+			r.Status, r.Error = StatusError, err.Error()
+			continue
+		}
+		if j.collateC {
+			r.Notes = append(r.Notes, `text key compared in COLLATE "C" order on both sides (collations may order differently): hashed as one range, split only where it differs`)
+		}
 		j.budget.Store(int64(opts.MaxDiffs))
 		if live {
 			// Rows in flight during the snapshot window differ at first and
@@ -498,7 +537,9 @@ func planRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt
 
 func sampleRanges(ctx context.Context, conn *pgx.Conn, j *tableJob, rangeRows int64) ([]keyRange, error) {
 	whole := []keyRange{{}}
-	if len(j.key) == 0 {
+	if len(j.key) == 0 || j.collateC {
+		// COLLATE "C" bounds cannot use the key's index: each range would
+		// be a full scan, so the table is hashed in one.
 		return whole, nil
 	}
 	var bytes int64
@@ -574,6 +615,10 @@ func sampleRanges(ctx context.Context, conn *pgx.Conn, j *tableJob, rangeRows in
 	return append(ranges, keyRange{lo: lo}), nil
 }
 
+func sameRange(a, b keyRange) bool {
+	return (a.lo == nil) == (b.lo == nil) && (a.hi == nil) == (b.hi == nil) && equalBound(a.lo, b.lo) && equalBound(a.hi, b.hi)
+}
+
 func equalBound(a, b bound) bool {
 	if len(a) != len(b) {
 		return false
@@ -612,7 +657,7 @@ func hashRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt
 	for _, t := range tasks {
 		g.Go(func() error {
 			j := t.j
-			if j.err != nil {
+			if j.failed() {
 				return nil
 			}
 			t0 := time.Now()
@@ -675,6 +720,17 @@ func wrapSide(side string, err error) error {
 // drill narrows a differing range down to rows: split until small, then
 // compare row by row.
 func drill(ctx context.Context, p *pair, j *tableJob, r keyRange, ns, nt int64, slot *rangeResult, opts Options) error {
+	return drillDepth(ctx, p, j, r, ns, nt, slot, opts, 0)
+}
+
+// maxDrillDepth bounds recursion: each level cuts a range into ~16 pieces,
+// so 16 levels cover any table; deeper means the split is not shrinking.
+const maxDrillDepth = 16
+
+func drillDepth(ctx context.Context, p *pair, j *tableJob, r keyRange, ns, nt int64, slot *rangeResult, opts Options, depth int) error {
+	if depth > maxDrillDepth {
+		return fmt.Errorf("drill-down did not converge after %d splits of a differing range (keys do not order consistently); please report this", maxDrillDepth)
+	}
 	if j.budget.Load() <= 0 {
 		slot.truncated = true
 		return nil
@@ -733,6 +789,9 @@ func drill(ctx context.Context, p *pair, j *tableJob, r keyRange, ns, nt int64, 
 	}
 	subs = append(subs, keyRange{lo: lo, hi: r.hi})
 	for _, sub := range subs {
+		if sub.lo != nil && sub.hi != nil && equalBound(sub.lo, sub.hi) {
+			continue // empty: [c, c)
+		}
 		var hs, ht hashSum
 		if err := both(
 			func() (err error) { hs, err = rangeHash(ctx, p.src, &j.ssql, sub); return wrapSide("source", err) },
@@ -754,7 +813,11 @@ func drill(ctx context.Context, p *pair, j *tableJob, r keyRange, ns, nt int64, 
 			j.budget.Add(-int64(len(diffs)))
 			continue
 		}
-		if err := drill(ctx, p, j, sub, hs.count, ht.count, slot, opts); err != nil {
+		if sameRange(sub, r) {
+			// The cut did not shrink the range: never recurse on it again.
+			return fmt.Errorf("cannot split a differing range of %d rows: its cut points do not narrow it (keys do not order consistently); please report this", max(hs.count, ht.count))
+		}
+		if err := drillDepth(ctx, p, j, sub, hs.count, ht.count, slot, opts, depth+1); err != nil {
 			return err
 		}
 	}
@@ -970,11 +1033,14 @@ func finishTable(j *tableJob, opts Options) {
 	r := j.res
 	r.Ranges = len(j.ranges)
 	diffs := j.diffs
-	mismatch := false
+	// A table differs when rows differ after reconciliation, or when a
+	// differing range was not (or could not be) explored row by row. A
+	// range whose differences reconciliation paired away is not a mismatch.
+	mismatch := len(diffs) > 0
 	for _, s := range j.slots {
 		r.RowsSource += s.srcCount
 		r.RowsTarget += s.tgtCount
-		if s.srcCount != s.tgtCount || s.srcSum != s.tgtSum {
+		if (s.srcCount != s.tgtCount || s.srcSum != s.tgtSum) && (s.truncated || len(s.leaves) == 0 || len(j.key) == 0) {
 			mismatch = true
 		}
 		if s.truncated {
@@ -985,6 +1051,7 @@ func finishTable(j *tableJob, opts Options) {
 		r.Status, r.Error = StatusError, j.err.Error()
 		return
 	}
+	r.DifferenceCount = len(diffs)
 	if len(diffs) > opts.MaxDiffs {
 		diffs, r.DifferencesTruncated = diffs[:opts.MaxDiffs], true
 	}
@@ -1066,3 +1133,38 @@ func toDifferences(j *tableJob, diffs []rowDiff) []Difference {
 
 // errNoKeyTooBig explains why a multiset difference lists no rows.
 var errNoKeyTooBig = errors.New("too many rows to list the differing rows of a table without a primary key")
+
+// keyCollations says, per key column, whether ranges must be bounded and
+// ordered in COLLATE "C": the column is collatable and orders by anything
+// other than bytes on either side. Collations (and the libraries behind
+// them) can order text differently on the two clusters, and a range cut
+// on one side must hold the same rows on the other. nil when no column
+// needs it, so integer, uuid and C-collated keys keep their index ranges.
+func keyCollations(key []string, src, tgt catalog.Table, defaultC [2]bool) []bool {
+	var out []bool
+	any := false
+	for _, k := range key {
+		sc, _ := src.Column(k)
+		tc, _ := tgt.Column(k)
+		need := !byteOrdered(sc.Collation, defaultC[0]) || !byteOrdered(tc.Collation, defaultC[1])
+		out = append(out, need)
+		any = any || need
+	}
+	if !any {
+		return nil
+	}
+	return out
+}
+
+// byteOrdered: a column with this collation sorts text by its bytes.
+func byteOrdered(coll string, defaultC bool) bool {
+	switch coll {
+	case "":
+		return true // not collatable
+	case "C", "POSIX", "ucs_basic":
+		return true
+	case "default":
+		return defaultC
+	}
+	return false
+}

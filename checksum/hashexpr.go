@@ -9,130 +9,253 @@ import (
 	"github.com/pgverify/pgverify/internal/catalog"
 )
 
-// Row hashing happens inside the database, per column, with each type's
-// extended hash support function where its equality is exact, and with the
-// type's text output (pinned settings) where it is not.
+// Row hashing happens inside the database. Every value contributes a 64-bit
+// hash of an exact encoding of the value, computed by a function that mixes
+// its seed fully and never returns it unchanged:
 //
-// Why these functions: hash partitioning depends on the extended hash
-// functions, so they return the same value on every major (13..18). Why not
-// row::text: float output changed in PG 12, and text is slower.
+//   - fast paths where Postgres has a hash over the value's exact bits that
+//     does not fold: int2/int4/bool/"char" (hash_uint32_extended of the
+//     32-bit value), oid, uuid (hash of the 16 bytes), float4/8 (hash of
+//     the 8 bytes, plus the sign of zero, which that hash ignores),
+//     int8 (the 32-bit fold Postgres hashes, plus the high half, which
+//     together are the value), timestamp/timestamptz/time (the folded 64-bit
+//     count plus its float8 epoch: two distinct values never agree on both,
+//     see tsHash);
+//   - everything else hashes its exact text output (pinned DateStyle,
+//     IntervalStyle, extra_float_digits, bytea_output, lc_monetary) with
+//     hashtextextended under COLLATE "C", i.e. over the bytes: numeric
+//     (hash_numeric ignores the sign and the scale), jsonb (its hash equates
+//     1.0 and 1.00), arrays (their hash ignores the bounds), bpchar (its
+//     hash and its cast to text drop trailing blanks), interval, date, enum
+//     labels (hashenum hashes OIDs), composites, ranges, bytea, money.
 //
-// A range of a keyed table is summarised as count(*) plus, per column, the
-// numeric sum of that column's 64-bit hashes, each seeded by the row's key
-// (the integer key itself, or a hash of the key columns). Seeding by key
-// ties every value to its row, so values moved between rows change the
-// sums; sum() skips NULLs, so NULL contributes nothing while any value
-// contributes its hash. Sums are exact numerics: no overflow, never XOR.
-// Measured on the bench table this is ~25% cheaper than one chained row
-// hash, which needs extra calls per nullable column.
+// Postgres' own hash support functions are made for hash tables, not for
+// integrity: hashint8extended folds 64 bits into 32, hash_numeric_extended
+// returns its seed for zero, NaN and infinities and ignores the sign,
+// hashfloat8extended returns its seed for ±0. None of them is used where
+// that would lose information.
 //
-// For tables without a key, and to fingerprint single rows, the columns are
-// chained instead: h_i = H_i(c_i, seed(h_{i-1}, NULL flag)), one bigint per
-// row, order-sensitive.
+// A range of a keyed table is summarised as count(*), the sum of the key
+// hashes, and per non-key column the sum of each value's hash seeded by its
+// row's key (the integer key itself, which every hash here mixes fully, or
+// the key hash). A NULL contributes a per-column marker, itself a strong
+// function of the key. Sums are exact numerics: no overflow, never XOR.
 //
-// Equality must be what an application reads back, so some types need more
-// than their hash function, which follows the type's equality operator:
-//   - numeric: 1.0 = 1.00 under =, so the display scale joins the seed
-//     (not needed when both sides declare the same numeric(p,s)).
-//   - float4/8: -0 = 0 under =, so the sign of zero joins the seed; all
-//     NaNs hash alike, which is what we want (NaN equals NaN).
-//   - text: hashed under COLLATE "C", i.e. byte-exact, whatever the column
-//     collation (a nondeterministic collation would equate 'a' and 'A').
-//   - bpchar: its hash ignores trailing blanks, so its exact output is hashed.
-//   - timestamptz: hashed as the UTC timestamp, independent of TimeZone.
-//   - enum: hashed by label (hashenum hashes the OID, which differs between
-//     clusters).
-//   - jsonb, interval, date, arrays, composite, range and any other type:
-//     hashed text output (jsonb hashing equates 1.0 and 1.00, interval
-//     '1 day' and '24 hours', array hashing ignores the bounds; array text
-//     output also measured faster than hash_array_extended).
+// For tables without a key, and to fingerprint single rows, columns are
+// chained: h_i = H_i(v_i, h_{i-1}), where a nullable column first mixes its
+// NULL flag into the state. Every step mixes the state fully, so no value
+// (zero, empty, NULL) leaves the state unchanged, and the state appears
+// once per step, so the SQL grows linearly with the columns.
+//
+// The expressions are built from both sides' columns: a column nullable on
+// either side is hashed as nullable on both (adding NOT NULL on the new
+// cluster must not change every row's hash), and a column whose type
+// differs between the sides is hashed through its text output on both.
 
-// hashOpts tune a column's hash on one side.
-type hashOpts struct {
-	// fixedScale: both sides declare the same numeric(p,s), so every stored
-	// value already has that scale and hashing the scale is wasted work.
-	fixedScale bool
+// maxHashSQL bounds the size of one generated hash expression: a bug or an
+// enormous table must fail clearly here, never send the server a query
+// that exhausts its memory.
+const maxHashSQL = 4 << 20
+
+// colPlan is how one column is hashed on one side.
+type colPlan struct {
+	c catalog.Column
+	// nullable: NULL on either side is possible.
+	nullable bool
+	// asText: the sides declare different types, so both hash text output.
+	asText bool
 }
 
-// colTerm hashes one column. With nullSafe false the result is NULL when the
-// value is NULL (for sum(), which skips NULLs). With nullSafe true it never
-// is: the NULL flag goes into the seed and the value is coalesced to a dummy
-// (for chaining, where a NULL would break the chain).
-func colTerm(c catalog.Column, ref, seed string, o hashOpts, nullSafe bool) string {
-	v := ref
-	if c.IsDomain {
-		v = "(" + ref + ")::" + c.BaseTypeSQL
+// plans pairs source and target columns (same order, same names).
+func plans(src, tgt []catalog.Column) (sp, tp []colPlan) {
+	sp, tp = make([]colPlan, len(src)), make([]colPlan, len(src))
+	for i := range src {
+		s, t := src[i], tgt[i]
+		nullable := !s.NotNull || !t.NotNull
+		asText := s.Type != t.Type || s.BaseType != t.BaseType || s.BaseTypeSchema != t.BaseTypeSchema
+		sp[i] = colPlan{c: s, nullable: nullable, asText: asText}
+		tp[i] = colPlan{c: t, nullable: nullable, asText: asText}
 	}
-	nullable := nullSafe && !c.NotNull
-	if nullable {
-		seed = fmt.Sprintf("pg_catalog.hashint4extended((%s IS NULL)::pg_catalog.int4, %s)", v, seed)
+	return sp, tp
+}
+
+// selfPlans is for one side alone (both sides declare the same).
+func selfPlans(cols []catalog.Column) []colPlan {
+	p, _ := plans(cols, cols)
+	return p
+}
+
+// kind is the hash path of a column.
+type kind int
+
+const (
+	kText kind = iota
+	kBpchar
+	kInt4  // int2, int4
+	kBool  // bool
+	kChar  // "char"
+	kInt8  // int8
+	kOid   // oid
+	kUUID  // uuid
+	kFloat // float4, float8
+	kTS    // timestamp
+	kTSTZ  // timestamptz
+	kTime  // time
+)
+
+func (p colPlan) kind() kind {
+	c := p.c
+	if c.BaseTypeSchema != "pg_catalog" || c.TypeKind == "e" || c.Category == "A" {
+		return kText
 	}
-	// val coalesces a value expression to a dummy of its type when chaining.
-	val := func(expr, zero string) string {
-		if nullable {
-			return fmt.Sprintf("COALESCE(%s, %s)", expr, zero)
-		}
-		return expr
+	if c.BaseType == "bpchar" {
+		return kBpchar // even asText: its text cast would drop the blanks
 	}
-	text := func(expr string) string {
-		return fmt.Sprintf("pg_catalog.hashtextextended(%s COLLATE \"C\", %s)", val(expr, "''"), seed)
-	}
-	if c.TypeKind == "e" || c.BaseTypeSchema != "pg_catalog" || c.Category == "A" {
-		return text(v + "::pg_catalog.text")
-	}
-	fn := func(name, zero string) string {
-		return fmt.Sprintf("pg_catalog.%s(%s, %s)", name, val(v, zero), seed)
+	if p.asText {
+		return kText
 	}
 	switch c.BaseType {
-	case "int2":
-		return fn("hashint2extended", "0::pg_catalog.int2")
-	case "int4":
-		return fn("hashint4extended", "0")
-	case "int8":
-		return fn("hashint8extended", "0::pg_catalog.int8")
-	case "oid":
-		return fn("hashoidextended", "0::pg_catalog.oid")
+	case "int2", "int4":
+		return kInt4
 	case "bool":
-		return fmt.Sprintf("pg_catalog.hashint4extended(%s::pg_catalog.int4, %s)", val(v, "false"), seed)
+		return kBool
+	case "char":
+		return kChar
+	case "int8":
+		return kInt8
+	case "oid":
+		return kOid
 	case "uuid":
-		return fn("uuid_hash_extended", "'00000000-0000-0000-0000-000000000000'::pg_catalog.uuid")
+		return kUUID
+	case "float4", "float8":
+		return kFloat
 	case "timestamp":
-		return fn("timestamp_hash_extended", "'-infinity'::pg_catalog.timestamp")
+		return kTS
 	case "timestamptz":
-		return fmt.Sprintf("pg_catalog.timestamp_hash_extended(pg_catalog.timezone('UTC', %s), %s)",
-			val(v, "'-infinity'::pg_catalog.timestamptz"), seed)
+		return kTSTZ
 	case "time":
-		return fn("time_hash_extended", "'00:00'::pg_catalog.time")
-	case "text", "varchar", "name":
-		return text(v + "::pg_catalog.text")
-	case "bpchar":
-		// bpchar's cast to text strips trailing blanks; its output does not.
-		return text("pg_catalog.textin(pg_catalog.bpcharout(" + v + "))")
-	case "numeric":
-		if o.fixedScale {
-			return fn("hash_numeric_extended", "0::pg_catalog.numeric")
-		}
-		// NaN and infinities have no scale: -1, told apart by their hash.
-		return fmt.Sprintf("pg_catalog.hash_numeric_extended(%s, pg_catalog.hashint4extended(COALESCE(pg_catalog.scale(%s), -1), %s))",
-			val(v, "0::pg_catalog.numeric"), v, seed)
-	case "float8", "float4":
-		send, name := "float8send", "hashfloat8extended"
-		if c.BaseType == "float4" {
-			send, name = "float4send", "hashfloat4extended"
-		}
-		// Only a zero needs its sign looked at; the comparison is cheap.
-		return fmt.Sprintf("pg_catalog.%[1]s(%[2]s, CASE WHEN %[3]s = 0 AND pg_catalog.get_byte(pg_catalog.%[4]s(%[3]s), 0) >= 128 THEN pg_catalog.hashint8extended(%[5]s, 1) ELSE %[5]s END)",
-			name, val(v, "0"), v, send, seed)
+		return kTime
 	}
-	return text(v + "::pg_catalog.text")
+	return kText
+}
+
+// value is the column's value expression under alias ref: a domain is cast
+// to its base type (without a typmod, which would cut values).
+func (p colPlan) value(ref string) string {
+	if p.c.IsDomain {
+		return "(" + ref + ")::" + p.c.BaseTypeSQL
+	}
+	return ref
+}
+
+// zero is a non-NULL value of the column's hash path, standing in for NULL
+// in chains (the NULL flag is mixed in separately).
+func (k kind) zero() string {
+	switch k {
+	case kText, kBpchar:
+		return "''"
+	case kInt4:
+		return "0"
+	case kBool:
+		return "false"
+	case kChar:
+		return `'x'::pg_catalog."char"`
+	case kInt8:
+		return "0::pg_catalog.int8"
+	case kOid:
+		return "0::pg_catalog.oid"
+	case kUUID:
+		return "'00000000-0000-0000-0000-000000000000'::pg_catalog.uuid"
+	case kFloat:
+		return "0::pg_catalog.float8"
+	case kTS:
+		return "'epoch'::pg_catalog.timestamp"
+	case kTSTZ:
+		return "'epoch'::pg_catalog.timestamptz"
+	case kTime:
+		return "'00:00'::pg_catalog.time"
+	}
+	return "''"
+}
+
+// hashValue hashes the value expression v (a column, or a COALESCE of it)
+// with seed, an int8 expression that appears exactly once in the result.
+// NULL in gives NULL out (every function here is strict), which range sums
+// rely on to substitute the NULL marker.
+func hashValue(k kind, v, seed string) string {
+	switch k {
+	case kText:
+		return fmt.Sprintf("pg_catalog.hashtextextended((%s)::pg_catalog.text COLLATE \"C\", %s)", v, seed)
+	case kBpchar:
+		// bpchar's cast to text strips trailing blanks; its output does not.
+		return fmt.Sprintf("pg_catalog.hashtextextended(pg_catalog.textin(pg_catalog.bpcharout(%s)) COLLATE \"C\", %s)", v, seed)
+	case kInt4, kBool, kChar:
+		return fmt.Sprintf("pg_catalog.hashint4extended((%s)::pg_catalog.int4, %s)", v, seed)
+	case kInt8:
+		// hashint8extended hashes lo ^ hi (or lo ^ ~hi): with hi mixed in
+		// as well, the pair determines the value.
+		return fmt.Sprintf("pg_catalog.hashint4extended(((%[1]s) >> 32)::pg_catalog.int4, pg_catalog.hashint8extended(%[1]s, %[2]s))", v, seed)
+	case kOid:
+		return fmt.Sprintf("pg_catalog.hashoidextended(%s, %s)", v, seed)
+	case kUUID:
+		return fmt.Sprintf("pg_catalog.uuid_hash_extended(%s, %s)", v, seed)
+	case kFloat:
+		// hashfloat8extended hashes the 8 bytes, but returns the seed for
+		// both zeros and folds every NaN into one (NaN = NaN is wanted).
+		// The outer hash mixes the state and tells -0 from 0.
+		return fmt.Sprintf("pg_catalog.hashint4extended(CASE WHEN (%[1]s) <> 0 THEN 0 WHEN pg_catalog.float8send((%[1]s)::pg_catalog.float8) >= '\\x80'::pg_catalog.bytea THEN 2 ELSE 1 END, pg_catalog.hashfloat8extended((%[1]s)::pg_catalog.float8, %[2]s))", v, seed)
+	case kTS:
+		return tsHash(v, v, seed)
+	case kTSTZ:
+		return tsHash("pg_catalog.timezone('UTC', "+v+")", v, seed)
+	case kTime:
+		// time_hash_extended folds the µs count; its epoch (float8 seconds)
+		// is exact below 2^37 µs, so together they are the value.
+		return fmt.Sprintf("pg_catalog.time_hash_extended(%[1]s, pg_catalog.hashfloat8extended(pg_catalog.date_part('epoch', %[1]s), %[2]s))", v, seed)
+	}
+	panic("unreachable")
+}
+
+// tsHash hashes a timestamp: timestamp_hash_extended hashes the 32-bit fold
+// (lo ^ hi) of the µs count, and date_part('epoch') is the count / 10^6 as
+// float8, computed identically on every major from 13 on. Two values with
+// the same float8 epoch are less than 2^11 µs apart anywhere in the
+// timestamp range, and two values that close fold alike only when equal,
+// so the pair is exact. ±infinity has epoch ±Infinity.
+func tsHash(ts, v, seed string) string {
+	return fmt.Sprintf("pg_catalog.timestamp_hash_extended(%s, pg_catalog.hashfloat8extended(COALESCE(pg_catalog.date_part('epoch', %s), 0), %s))", ts, v, seed)
+}
+
+// nullMarker is what a NULL in column i contributes to a range sum: a
+// strong function of the row's seed, tied to the column, on a different
+// seed than any value hash of that row.
+func nullMarker(i int, seed string) string {
+	return fmt.Sprintf("pg_catalog.hashint4extended(%d, pg_catalog.hashint4extended(-1640531527, %s))", i+1, seed)
+}
+
+// chainStep folds column p into the running state (referenced once).
+func chainStep(p colPlan, ref, state string) string {
+	k := p.kind()
+	v := p.value(ref)
+	if !p.nullable {
+		return hashValue(k, v, state)
+	}
+	flagged := fmt.Sprintf("pg_catalog.hashint4extended((%s IS NULL)::pg_catalog.int4, %s)", ref, state)
+	if k == kText {
+		return hashValue(k, fmt.Sprintf("COALESCE((%s)::pg_catalog.text, '')", v), flagged)
+	}
+	return hashValue(k, fmt.Sprintf("COALESCE(%s, %s)", v, k.zero()), flagged)
 }
 
 // hasher builds one side's hash expressions for a table.
 type hasher struct {
-	cols  []catalog.Column
-	opts  []hashOpts
+	cols  []colPlan
 	key   []string
 	alias string
+}
+
+func newHasher(p []colPlan, key []string, alias string) hasher {
+	return hasher{cols: p, key: key, alias: alias}
 }
 
 func (h *hasher) ref(name string) string { return colRef(h.alias, name) }
@@ -146,71 +269,76 @@ func (h *hasher) isKey(name string) bool {
 	return false
 }
 
-// keySeed is the per-row seed: an integer key itself (no hashing needed),
-// else the chained hash of the key columns (primary key columns are never
-// NULL).
+func (h *hasher) plan(name string) (colPlan, bool) {
+	for _, p := range h.cols {
+		if p.c.Name == name {
+			return p, true
+		}
+	}
+	return colPlan{}, false
+}
+
+// keySeed is the per-row seed of the non-key columns' hashes: an integer
+// key itself (every hash mixes its seed fully, so no hashing is needed),
+// else the key hash.
 func (h *hasher) keySeed() string {
 	if len(h.key) == 1 {
-		if c, ok := h.column(h.key[0]); ok && !c.IsDomain {
-			switch c.BaseType {
-			case "int2", "int4":
-				return h.ref(c.Name) + "::pg_catalog.int8"
-			case "int8":
-				return h.ref(c.Name)
+		if p, ok := h.plan(h.key[0]); ok {
+			switch p.kind() {
+			case kInt4:
+				return h.ref(p.c.Name) + "::pg_catalog.int8"
+			case kInt8:
+				return h.ref(p.c.Name)
 			}
 		}
 	}
 	return h.keyHash()
 }
 
-// keyHash fingerprints the key columns.
+// keyHash fingerprints the key columns (never NULL).
 func (h *hasher) keyHash() string {
-	seed := "0::pg_catalog.int8"
+	state := "0::pg_catalog.int8"
 	for _, k := range h.key {
-		c, _ := h.column(k)
-		seed = colTerm(c, h.ref(k), seed, hashOpts{}, false)
+		p, _ := h.plan(k)
+		p.nullable = false
+		state = chainStep(p, h.ref(k), state)
 	}
-	return seed
+	return state
 }
 
-func (h *hasher) column(name string) (catalog.Column, bool) {
-	for _, c := range h.cols {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return catalog.Column{}, false
-}
-
-// rangeTerms are the expressions summed per range: the key fingerprint, then
-// each non-key column seeded by the key.
+// rangeTerms are the expressions summed per range: the key hash, then each
+// non-key column seeded by the key, NULL as the column's marker.
 func (h *hasher) rangeTerms() []string {
 	seed := h.keySeed()
 	terms := []string{h.keyHash()}
-	for i, c := range h.cols {
-		if h.isKey(c.Name) {
+	for i, p := range h.cols {
+		if h.isKey(p.c.Name) {
 			continue
 		}
-		terms = append(terms, colTerm(c, h.ref(c.Name), seed, h.opts[i], false))
+		v := hashValue(p.kind(), p.value(h.ref(p.c.Name)), seed)
+		if p.nullable {
+			v = fmt.Sprintf("COALESCE(%s, %s)", v, nullMarker(i, seed))
+		}
+		terms = append(terms, v)
 	}
 	return terms
 }
 
 // rowHash is the chained hash of all columns, never NULL.
 func (h *hasher) rowHash() string {
-	seed := "0::pg_catalog.int8"
-	for i, c := range h.cols {
-		seed = colTerm(c, h.ref(c.Name), seed, h.opts[i], true)
+	state := "0::pg_catalog.int8"
+	for _, p := range h.cols {
+		state = chainStep(p, h.ref(p.c.Name), state)
 	}
-	return seed
+	return state
 }
 
 // columnHashes hash each column on its own (seeded by its position; NULL
 // stays NULL), to name the columns that differ in a changed row.
 func (h *hasher) columnHashes() []string {
 	out := make([]string, len(h.cols))
-	for i, c := range h.cols {
-		out[i] = colTerm(c, h.ref(c.Name), fmt.Sprintf("%d::pg_catalog.int8", i+1), h.opts[i], false)
+	for i, p := range h.cols {
+		out[i] = hashValue(p.kind(), p.value(h.ref(p.c.Name)), fmt.Sprintf("%d::pg_catalog.int8", i+1))
 	}
 	return out
 }
@@ -223,23 +351,25 @@ func colRef(alias, name string) string {
 	return alias + "." + id
 }
 
-// scaleOpts marks numeric columns whose scale both sides fix identically.
-func scaleOpts(src, tgt []catalog.Column) []hashOpts {
-	o := make([]hashOpts, len(src))
-	for i := range src {
-		s, t := src[i], tgt[i]
-		o[i].fixedScale = s.BaseType == "numeric" && !s.IsDomain && s.Type == t.Type && strings.HasPrefix(s.Type, "numeric(") && strings.Contains(s.Type, ",")
+// checkSize rejects generated SQL past maxHashSQL.
+func checkSize(exprs ...string) error {
+	n := 0
+	for _, e := range exprs {
+		n += len(e)
 	}
-	return o
+	if n > maxHashSQL {
+		return fmt.Errorf("the table's hash expressions would be %d bytes of SQL (limit %d): too many columns to compare in one statement", n, maxHashSQL)
+	}
+	return nil
 }
 
 // RowHashSQL returns a SQL expression computing pgverify's exact, version-
 // stable 64-bit hash of a row of a table aliased as alias, over cols in the
-// given order (use the source's order on both sides). Two rows hash alike
-// exactly when an application would read back the same values (up to a
-// 2^-64 collision). The sampler shares it with `tables`.
+// given order, assuming the other side declares the same columns (use
+// PairHashSQL when comparing two sides). Two rows hash alike exactly when an
+// application would read back the same values (up to a 2^-64 collision).
 func RowHashSQL(cols []catalog.Column, alias string) string {
-	h := hasher{cols: cols, opts: make([]hashOpts, len(cols)), alias: alias}
+	h := newHasher(selfPlans(cols), nil, alias)
 	return h.rowHash()
 }
 
@@ -247,6 +377,38 @@ func RowHashSQL(cols []catalog.Column, alias string) string {
 // RowHashSQL; NULL for a NULL value), to tell which columns of a changed
 // row differ.
 func ColumnHashSQL(cols []catalog.Column, alias string) []string {
-	h := hasher{cols: cols, opts: make([]hashOpts, len(cols)), alias: alias}
+	h := newHasher(selfPlans(cols), nil, alias)
 	return h.columnHashes()
+}
+
+// HashSQL is one side's row hash and per-column hashes.
+type HashSQL struct {
+	Row     string
+	Columns []string
+}
+
+// PairHashSQL builds the row and column hashes of both sides of a table
+// from both sides' columns (aligned: same names in the same order), so they
+// agree wherever the values do: nullability and type differences between
+// the sides do not change the hash of equal values.
+func PairHashSQL(src, tgt []catalog.Column, alias string) (s, t HashSQL, err error) {
+	sp, tp := plans(src, tgt)
+	hs, ht := newHasher(sp, nil, alias), newHasher(tp, nil, alias)
+	s = HashSQL{Row: hs.rowHash(), Columns: hs.columnHashes()}
+	t = HashSQL{Row: ht.rowHash(), Columns: ht.columnHashes()}
+	if err := checkSize(append(append([]string{s.Row, t.Row}, s.Columns...), t.Columns...)...); err != nil {
+		return s, t, err
+	}
+	return s, t, nil
+}
+
+// joinTerms renders summed terms as one text, comma-separated, with '-' for
+// an empty sum. An ARRAY constructor, not concat_ws: functions take at most
+// 100 arguments.
+func joinTerms(terms []string) string {
+	sums := make([]string, len(terms))
+	for i, t := range terms {
+		sums[i] = fmt.Sprintf("COALESCE(pg_catalog.sum(%s)::pg_catalog.text, '-')", t)
+	}
+	return "pg_catalog.array_to_string(ARRAY[" + strings.Join(sums, ", ") + "]::pg_catalog.text[], ',')"
 }

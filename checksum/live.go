@@ -62,8 +62,8 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 			switch {
 			case !still:
 				delete(last, k) // matches now: it was lag
-			case caught && lastCaught && d.fingerprint() == prev.fingerprint():
-				confirmed[k] = d
+			case caught && lastCaught && sameDifference(prev, d):
+				confirmed[k] = stableColumns(prev, d)
 				delete(last, k)
 			default:
 				last[k] = d
@@ -82,13 +82,15 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 			unstable++
 		}
 	}
+	// Count before the --max-diffs cut: rows past it are still differences.
+	if resolved := initial - len(final); resolved > 0 {
+		j.res.Notes = append(j.res.Notes, fmt.Sprintf("%d row difference(s) seen in the snapshot matched once the target caught up (replication lag)", resolved))
+	}
+	j.res.DifferenceCount = len(final)
 	if len(final) > opts.MaxDiffs {
 		final, j.res.DifferencesTruncated = final[:opts.MaxDiffs], true
 	}
 	j.res.Differences = toDifferences(j, final)
-	if resolved := initial - len(final); resolved > 0 {
-		j.res.Notes = append(j.res.Notes, fmt.Sprintf("%d row difference(s) seen in the snapshot matched once the target caught up (replication lag)", resolved))
-	}
 	switch {
 	case unexplored:
 		j.res.Status = StatusMismatch
@@ -100,6 +102,46 @@ func recheck(ctx context.Context, j *tableJob, src, tgt *side, live *replication
 		j.res.Status = StatusMismatch
 	}
 	return nil
+}
+
+// sameDifference: two observations after catch-up show the same
+// difference. A row missing (or extra) both times is; a changed row is
+// when at least one column differed both times with the same values on
+// both sides, whatever its other columns did meanwhile (a hot row keeps
+// changing on the source and replicating).
+func sameDifference(prev, now rowDiff) bool {
+	if prev.kind != now.kind {
+		return false
+	}
+	if now.kind != DiffChanged {
+		return true // same key (the map key), absent on the same side
+	}
+	if prev.src == nil || now.src == nil || len(prev.src) != len(now.src) || len(prev.tgt) != len(now.tgt) {
+		return prev.fingerprint() == now.fingerprint()
+	}
+	for i := range now.src {
+		if now.src[i] != now.tgt[i] && prev.src[i] == now.src[i] && prev.tgt[i] == now.tgt[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// stableColumns keeps, of a changed row confirmed by sameDifference, the
+// columns that differed alike in both observations: the others were in
+// flight.
+func stableColumns(prev, now rowDiff) rowDiff {
+	if now.kind != DiffChanged || prev.src == nil || now.src == nil || len(prev.src) != len(now.src) || len(prev.tgt) != len(now.tgt) {
+		return now
+	}
+	tgt := append([]colHash(nil), now.tgt...)
+	for i := range now.src {
+		if !(prev.src[i] == now.src[i] && prev.tgt[i] == now.tgt[i]) {
+			tgt[i] = now.src[i] // not a persistent difference
+		}
+	}
+	now.tgt = tgt
+	return now
 }
 
 // rereadKeys reads keys on a fresh source snapshot, waits for the target to

@@ -23,14 +23,18 @@ type keyRange struct {
 type sideSQL struct {
 	from     string // quoted relation, ONLY for plain tables (no inheritance children)
 	keyCols  []string
+	keyOrd   []string // key columns as ordered and compared in ranges (COLLATE "C" where needed)
 	keyTypes []string
 	terms    []string // summed per range
 	rowHash  string
 	colHash  []string
 }
 
-func newSideSQL(t catalog.Table, cols []catalog.Column, key []string, opts []hashOpts) sideSQL {
-	h := hasher{cols: cols, opts: opts, key: key, alias: "t"}
+// newSideSQL builds one side's queries. collateC orders and bounds the key
+// columns that are collatable in "C" (byte order), identically on both
+// sides whatever their collations and library versions.
+func newSideSQL(t catalog.Table, p []colPlan, key []string, collateC []bool) sideSQL {
+	h := newHasher(p, key, "t")
 	s := sideSQL{from: t.Ident(), rowHash: h.rowHash(), colHash: h.columnHashes()}
 	if len(key) > 0 {
 		s.terms = h.rangeTerms()
@@ -40,20 +44,32 @@ func newSideSQL(t catalog.Table, cols []catalog.Column, key []string, opts []has
 	if t.Kind == "r" {
 		s.from = "ONLY " + s.from
 	}
-	for _, k := range key {
+	for i, k := range key {
 		c, _ := t.Column(k)
-		s.keyCols = append(s.keyCols, colRef("t", k))
-		s.keyTypes = append(s.keyTypes, c.BaseTypeSQL)
+		ref := colRef("t", k)
+		s.keyCols = append(s.keyCols, ref)
+		typ := c.BaseTypeSQL
+		if collateC != nil && collateC[i] {
+			ref += ` COLLATE "C"`
+			typ += ` COLLATE "C"`
+		}
+		s.keyOrd = append(s.keyOrd, ref)
+		s.keyTypes = append(s.keyTypes, typ)
 	}
 	return s
 }
 
+// sqlSize is the length of the largest generated expressions, for checkSize.
+func (s *sideSQL) exprs() []string {
+	return append(append([]string{s.rowHash}, s.terms...), s.colHash...)
+}
+
 // keyTuple renders the key columns, as a row constructor when composite.
 func (s *sideSQL) keyTuple() string {
-	if len(s.keyCols) == 1 {
-		return s.keyCols[0]
+	if len(s.keyOrd) == 1 {
+		return s.keyOrd[0]
 	}
-	return "ROW(" + strings.Join(s.keyCols, ", ") + ")"
+	return "ROW(" + strings.Join(s.keyOrd, ", ") + ")"
 }
 
 // paramTuple renders parameters cast to the key types, starting at $n.
@@ -100,19 +116,15 @@ func (s *sideSQL) keyText() string {
 	return strings.Join(ks, ", ")
 }
 
-func (s *sideSQL) orderBy() string { return strings.Join(s.keyCols, ", ") }
+func (s *sideSQL) orderBy() string { return strings.Join(s.keyOrd, ", ") }
 
 // hashQuery counts the rows of a range and sums each hash term, returning
 // the sums as one text (an empty sum is "-", never skipped, so positions
 // cannot shift).
 func (s *sideSQL) hashQuery(r keyRange) (string, []any) {
 	w, args := s.where(r)
-	sums := make([]string, len(s.terms))
-	for i, t := range s.terms {
-		sums[i] = fmt.Sprintf("COALESCE(pg_catalog.sum(%s)::pg_catalog.text, '-')", t)
-	}
-	return fmt.Sprintf("SELECT pg_catalog.count(*), pg_catalog.concat_ws(',', %s) FROM %s t WHERE %s",
-		strings.Join(sums, ", "), s.from, w), args
+	return fmt.Sprintf("SELECT pg_catalog.count(*), %s FROM %s t WHERE %s",
+		joinTerms(s.terms), s.from, w), args
 }
 
 // leafQuery streams key text and row hash of a range in key order.
@@ -131,7 +143,7 @@ func (s *sideSQL) keysQuery() string {
 	for i := range s.keyCols {
 		params[i] = fmt.Sprintf("pg_catalog.unnest($%d::pg_catalog.text[])", i+1)
 		cols[i] = fmt.Sprintf("k%d", i+1)
-		on[i] = fmt.Sprintf("%s = u.k%d::%s", s.keyCols[i], i+1, s.keyTypes[i])
+		on[i] = fmt.Sprintf("%s = u.k%d::%s", s.keyOrd[i], i+1, s.keyTypes[i])
 	}
 	return fmt.Sprintf("SELECT %s, %s, ARRAY[%s]::pg_catalog.int8[] FROM %s t JOIN ROWS FROM (%s) AS u(%s) ON %s",
 		s.keyText(), s.rowHash, strings.Join(s.colHash, ", "), s.from, strings.Join(params, ", "), strings.Join(cols, ", "),
@@ -168,17 +180,20 @@ func (s *sideSQL) sampleQuery() string {
 
 // noKeyHashQuery groups whole-row hashes, for tables without a primary key.
 func (s *sideSQL) noKeyHashQuery() string {
-	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t GROUP BY h ORDER BY h", s.rowHash, s.from)
+	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t GROUP BY 1 ORDER BY 1", s.rowHash, s.from)
 }
 
 // noKeyRowsQuery fetches rows by whole-row hash (as text per column).
 func noKeyRowsQuery(s *sideSQL, cols []catalog.Column) string {
-	sel := make([]string, len(cols))
-	for i, c := range cols {
-		sel[i] = colRef("t", c.Name) + "::pg_catalog.text"
+	sel := make([]string, 0, len(cols)+1)
+	for _, c := range cols {
+		sel = append(sel, colRef("t", c.Name)+"::pg_catalog.text")
 	}
-	return fmt.Sprintf("SELECT %s, h FROM (SELECT t.*, %s AS h FROM %s t) t WHERE h = ANY($1::pg_catalog.int8[]) ORDER BY h",
-		strings.Join(sel, ", "), s.rowHash, s.from)
+	// The hash is computed in a subquery of its own (OFFSET 0 keeps it
+	// there): a user column may be called anything, even h.
+	sel = append(sel, "x.pgverify_h")
+	return fmt.Sprintf("SELECT %s FROM %s t CROSS JOIN LATERAL (SELECT %s AS pgverify_h OFFSET 0) x WHERE x.pgverify_h = ANY($1::pg_catalog.int8[]) ORDER BY x.pgverify_h",
+		strings.Join(sel, ", "), s.from, s.rowHash)
 }
 
 // alignColumns matches target columns to the source's by name, in source

@@ -96,6 +96,10 @@ type TableResult struct {
 	RowsTarget  int64        `json:"rows_target"`
 	Ranges      int          `json:"ranges"`
 	Differences []Difference `json:"differences"`
+	// DifferenceCount is how many rows were found to differ, before the
+	// --max-diffs cut (a lower bound when differences_truncated is set
+	// because the drill-down stopped early).
+	DifferenceCount int `json:"difference_count"`
 	// DifferencesTruncated is set when --max-diffs stopped the drill-down:
 	// more rows differ than are listed.
 	DifferencesTruncated bool `json:"differences_truncated,omitempty"`

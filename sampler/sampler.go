@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pgverify/pgverify/checksum"
 	"github.com/pgverify/pgverify/internal/catalog"
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/internal/replication"
@@ -231,6 +232,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	// A row-level security policy must not hide rows from the sample: with
+	// row_security off, a role that cannot bypass it gets an error instead.
+	for _, o := range []*dbconn.Options{&opts.SourceConn, &opts.TargetConn} {
+		p := map[string]string{"row_security": "off"}
+		for k, v := range o.Params {
+			p[k] = v
+		}
+		o.Params = p
+	}
 	if err := opts.Selection.Validate(); err != nil {
 		return nil, err
 	}
@@ -297,9 +307,10 @@ func planJobs(ctx context.Context, src, tgt *pgx.Conn, opts Options) ([]*TableRe
 	if un := opts.Selection.Unmatched(keys); len(un) > 0 {
 		return nil, nil, fmt.Errorf("--table %s matches no source table", strings.Join(un, ", "))
 	}
-	byName := map[string]catalog.Table{}
+	// By (schema, name), never a joined string: x."y.z" and "x.y".z differ.
+	byName := map[[2]string]catalog.Table{}
 	for _, t := range tgtTabs {
-		byName[catalog.Key(t.Schema, t.Name)] = t
+		byName[[2]string{t.Schema, t.Name}] = t
 	}
 	var results []*TableResult
 	var jobs []*job
@@ -309,7 +320,7 @@ func planJobs(ctx context.Context, src, tgt *pgx.Conn, opts Options) ([]*TableRe
 		}
 		tr := &TableResult{Table: s.Display, EstimatedRows: int64(math.Max(s.EstRows, 0))}
 		results = append(results, tr)
-		t, ok := byName[catalog.Key(s.Schema, s.Name)]
+		t, ok := byName[[2]string{s.Schema, s.Name}]
 		switch {
 		case len(s.PrimaryKey) == 0:
 			tr.Status, tr.Reason = StatusSkipped, "no primary key: sampling needs a key to look rows up on the target (pgverify tables compares such tables)"
@@ -321,9 +332,14 @@ func planJobs(ctx context.Context, src, tgt *pgx.Conn, opts Options) ([]*TableRe
 				tr.Status, tr.Reason = StatusError, err.Error()
 				break
 			}
+			hs, ht, err := checksum.PairHashSQL(sc, tc, "t")
+			if err != nil {
+				tr.Status, tr.Reason = StatusError, err.Error()
+				break
+			}
 			tr.KeyColumns = append([]string{}, s.PrimaryKey...)
 			jobs = append(jobs, &job{res: tr, src: s, tgt: t, diffs: map[int]string{},
-				srcSQL: newTableSQL(s, sc, s.PrimaryKey), tgtSQL: newTableSQL(t, tc, s.PrimaryKey)})
+				srcSQL: newTableSQL(s, sc, s.PrimaryKey, hs), tgtSQL: newTableSQL(t, tc, s.PrimaryKey, ht)})
 		}
 	}
 	return results, jobs, nil

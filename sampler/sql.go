@@ -21,7 +21,7 @@ type tableSQL struct {
 	colHashes []string         // checksum.ColumnHashSQL over alias t
 }
 
-func newTableSQL(t catalog.Table, cols []catalog.Column, key []string) tableSQL {
+func newTableSQL(t catalog.Table, cols []catalog.Column, key []string, h checksum.HashSQL) tableSQL {
 	s := tableSQL{from: t.Ident(), cols: cols}
 	if t.Kind == "r" {
 		s.from = "ONLY " + s.from
@@ -29,12 +29,12 @@ func newTableSQL(t catalog.Table, cols []catalog.Column, key []string) tableSQL 
 	for _, k := range key {
 		c, _ := t.Column(k)
 		s.key = append(s.key, pgx.Identifier{k}.Sanitize())
-		// The base type without typmod: a text parameter cast to varchar(10)
-		// would be cut, to the base type it is not.
+		// The base type with typmod -1 (bpchar, "bit", character varying):
+		// a text parameter cast to varchar(10) or char(1) would be cut.
 		s.keyTypes = append(s.keyTypes, c.BaseTypeSQL)
 	}
-	s.rowHash = checksum.RowHashSQL(cols, "t")
-	s.colHashes = checksum.ColumnHashSQL(cols, "t")
+	s.rowHash = h.Row
+	s.colHashes = h.Columns
 	return s
 }
 

@@ -29,6 +29,8 @@ type Options struct {
 	// AppName is application_name (pgverify by default), visible in
 	// pg_stat_activity so operators can see and cancel us.
 	AppName string
+	// Params are extra session settings (startup parameters).
+	Params map[string]string
 }
 
 // Defaults for the session guards.
@@ -47,6 +49,9 @@ var pinned = map[string]string{
 	"bytea_output":       "hex",
 	"search_path":        "pg_catalog",
 	"client_encoding":    "UTF8",
+	// money's output (and input) follows lc_monetary: pinned so a cluster
+	// configured for another currency format reads back the same text.
+	"lc_monetary": "C",
 }
 
 // Resolve picks the DSN from the flag, else from the environment variable.
@@ -81,6 +86,9 @@ func Config(dsn string, opts Options) (*pgx.ConnConfig, error) {
 	rp["idle_in_transaction_session_timeout"] = strconv.FormatInt((st + time.Minute).Milliseconds(), 10)
 	if opts.ReadOnly {
 		rp["default_transaction_read_only"] = "on"
+	}
+	for k, v := range opts.Params {
+		rp[k] = v
 	}
 	app := opts.AppName
 	if app == "" {

@@ -21,7 +21,8 @@ SELECT c.oid::int8,
                  FROM pg_index i
                  CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)
                  JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = u.attnum
-                 WHERE i.indrelid = c.oid AND i.indisprimary), '{}') AS pk,
+                 -- INCLUDE columns follow the indnkeyatts key columns: not part of the key.
+                 WHERE i.indrelid = c.oid AND i.indisprimary AND u.ord <= i.indnkeyatts), '{}') AS pk,
        coalesce((SELECT json_agg(json_build_object(
                     'name', a.attname::text,
                     'type', format_type(a.atttypid, a.atttypmod),
@@ -29,7 +30,9 @@ SELECT c.oid::int8,
                     'is_domain', b.depth > 0,
                     'base_type', bt.typname::text,
                     'base_type_schema', btn.nspname::text,
-                    'base_type_sql', format_type(bt.oid, NULL),
+                    -- typmod -1 given: "bpchar", "bit", "character varying", never
+                    -- character/bit without a typmod, which mean char(1)/bit(1) in a cast.
+                    'base_type_sql', format_type(bt.oid, -1),
                     'type_kind', bt.typtype::text,
                     'category', bt.typcategory::text,
                     'elem_type', et.typname::text,
