@@ -264,6 +264,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer closePool()
+	// Keep every session in the shared snapshots alive for the whole run:
+	// idle_in_transaction_session_timeout would end an idle coordinator
+	// (or a pooled worker) of a long run.
+	stopAlive := keepAlive(ctx, pool, src, tgt)
+	defer stopAlive()
 
 	if err := planRanges(ctx, jobs, pool, src, tgt, opts); err != nil {
 		return nil, err
@@ -475,8 +480,13 @@ func openPool(ctx context.Context, src, tgt *side, n int) (chan *pair, func(), e
 	return pool, closeAll, nil
 }
 
-// withPair runs f with a worker; a failed query leaves the worker's
-// transactions aborted, so they are reset (same snapshot) before reuse.
+// withPair runs f with a worker inside a savepoint on each side. Rolling
+// back to it afterwards releases the locks f's queries took (ACCESS SHARE
+// on the table, its indexes and partitions) while the transaction, and so
+// the shared snapshot, stays: a worker holds the locks of one unit of work
+// at a time, never of every table it has read (thousands of tables would
+// exhaust the server's shared lock table, for other sessions too). It also
+// recovers the worker after a failed query.
 func withPair(ctx context.Context, pool chan *pair, src, tgt *side, f func(p *pair) error) error {
 	var p *pair
 	select {
@@ -484,18 +494,38 @@ func withPair(ctx context.Context, pool chan *pair, src, tgt *side, f func(p *pa
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if err := both(
+		func() error { return wrapSide("source", savepoint(ctx, p.src)) },
+		func() error { return wrapSide("target", savepoint(ctx, p.tgt)) },
+	); err != nil {
+		pool <- p
+		return firstCause(err, src, tgt)
+	}
 	err := f(p)
-	if err != nil && ctx.Err() == nil {
-		if rerr := src.reset(ctx, p.src); rerr != nil {
-			pool <- p
-			return fmt.Errorf("%w (and resetting the source worker failed: %v)", err, rerr)
-		}
-		if rerr := tgt.reset(ctx, p.tgt); rerr != nil {
-			pool <- p
-			return fmt.Errorf("%w (and resetting the target worker failed: %v)", err, rerr)
+	if ctx.Err() == nil {
+		if rerr := both(
+			func() error { return wrapSide("source", src.release(ctx, p.src)) },
+			func() error { return wrapSide("target", tgt.release(ctx, p.tgt)) },
+		); rerr != nil && err == nil {
+			err = rerr
 		}
 	}
 	pool <- p
+	if err != nil {
+		return firstCause(err, src, tgt)
+	}
+	return nil
+}
+
+// firstCause names the session that held a snapshot when it was lost: the
+// errors after it ("current transaction is aborted", "invalid snapshot")
+// only hide it.
+func firstCause(err error, src, tgt *side) error {
+	for _, s := range []*side{src, tgt} {
+		if lost := s.lostErr(); lost != nil {
+			return fmt.Errorf("%s: the session holding the snapshot ended (%v); %w", s.name, lost, err)
+		}
+	}
 	return err
 }
 

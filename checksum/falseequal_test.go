@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgverify/pgverify/internal/catalog"
+	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
@@ -437,5 +440,121 @@ func waitRows(t *testing.T, c *pgcluster.Cluster, db, q string, want int64) {
 			t.Fatalf("%s: %d rows, want %d", q, n, want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Issue 14 #5: workers release each unit's locks; with hundreds of tables no
+// pgverify session holds more than a handful of relation locks at once.
+func TestTablesBoundedLocks(t *testing.T) {
+	needPG(t)
+	ctx := context.Background()
+	src, tgt := clusters.Get(t, 13), clusters.Get(t, 16)
+	db := pairDBs(t, src, tgt, "locks")
+	ddl := `DO $$ BEGIN FOR i IN 1..300 LOOP
+		EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text); INSERT INTO t%s VALUES (1, ''x'')', i, i);
+	END LOOP; END $$`
+	for _, c := range []*pgcluster.Cluster{src, tgt} {
+		if err := c.Exec(ctx, db, ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mon, err := src.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close(ctx)
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var n int64
+			_ = mon.QueryRow(ctx, `SELECT COALESCE(max(c), 0) FROM (SELECT l.pid, count(*) c FROM pg_locks l
+				JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.application_name = 'pgverify' AND l.locktype = 'relation'
+				GROUP BY l.pid) x`).Scan(&n)
+			if n > peak.Load() {
+				peak.Store(n)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	res := run(t, src.DSN(db), tgt.DSN(db), func(o *Options) { o.Jobs = 2 })
+	close(stop)
+	wg.Wait()
+	if res.Summary.Match != 300 {
+		t.Fatalf("want 300 equal tables: %+v", res.Summary)
+	}
+	// A unit reads one table (plus its index and the catalogs it touches);
+	// holding every table read would be ~300 per worker.
+	if p := peak.Load(); p > 40 {
+		t.Errorf("a pgverify session held %d relation locks at once", p)
+	} else {
+		t.Logf("peak relation locks held by one pgverify session: %d", p)
+	}
+}
+
+// Issue 14 #6: sessions in the shared snapshots (coordinators and workers
+// waiting in the pool) stay alive past idle_in_transaction_session_timeout
+// for as long as a run needs them, and still see the snapshot.
+func TestSnapshotSessionsOutliveIdleTimeout(t *testing.T) {
+	needPG(t)
+	ctx := context.Background()
+	src, tgt := clusters.Get(t, 13), clusters.Get(t, 16)
+	db := pairDBs(t, src, tgt, "idle")
+	for _, c := range []*pgcluster.Cluster{src, tgt} {
+		if err := c.Exec(ctx, db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := func(role string) dbconn.Options {
+		return dbconn.Options{Role: role, Params: map[string]string{"idle_in_transaction_session_timeout": "300"}}
+	}
+	s, err := openSide(ctx, src.DSN(db), opts("source"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close(ctx)
+	d, err := openSide(ctx, tgt.DSN(db), opts("target"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close(ctx)
+	for _, x := range []*side{s, d} {
+		if _, err := x.begin(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool, closePool, err := openPool(ctx, s, d, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePool()
+	stop := keepAlive(ctx, pool, s, d)
+	// A write after the snapshot must stay invisible to every session.
+	if err := src.Exec(ctx, db, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // five idle timeouts
+	stop()
+	for _, x := range []*side{s, d} {
+		if err := x.lostErr(); err != nil {
+			t.Errorf("%s coordinator lost: %v", x.name, err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		p := <-pool
+		for _, c := range []*pgx.Conn{p.src, p.tgt} {
+			var n int
+			if err := c.QueryRow(ctx, "SELECT count(*) FROM public.t").Scan(&n); err != nil || n != 1 {
+				t.Errorf("worker %d after 1.5 s: count %d, %v", i, n, err)
+			}
+		}
 	}
 }

@@ -3,6 +3,9 @@ package checksum
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,6 +25,9 @@ type side struct {
 	major    int
 	// defaultC: the database's default collation orders text by bytes.
 	defaultC bool
+
+	mu   sync.Mutex // guards coord once workers run, and lost
+	lost error
 }
 
 func openSide(ctx context.Context, dsn string, opts dbconn.Options) (*side, error) {
@@ -105,13 +111,91 @@ func (s *side) importSnapshot(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// reset rolls back a worker transaction aborted by an error and re-imports
-// the snapshot, so one failing table does not poison the worker.
-func (s *side) reset(ctx context.Context, conn *pgx.Conn) error {
+// savepoint opens the unit of work whose locks release() gives back.
+func savepoint(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, "SAVEPOINT pgverify_unit")
+	return err
+}
+
+// release rolls back to the unit's savepoint: its locks are released, an
+// error it hit is cleared, the snapshot stays. If even that fails the
+// worker re-imports the snapshot in a new transaction.
+func (s *side) release(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT pgverify_unit; RELEASE SAVEPOINT pgverify_unit"); err == nil {
+		return nil
+	}
 	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
 		return err
 	}
 	return s.importSnapshot(ctx, conn)
+}
+
+// lostErr is why the coordinator's session ended, if it did.
+func (s *side) lostErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
+// ping runs a trivial statement on the coordinator, resetting its idle
+// timer; a failure is remembered as the first cause of what follows.
+func (s *side) ping(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost != nil {
+		return
+	}
+	if _, err := s.coord.Exec(ctx, "SELECT 1"); err != nil && ctx.Err() == nil {
+		s.lost = err
+	}
+}
+
+// idleTimeout is the session's idle_in_transaction_session_timeout.
+func (s *side) idleTimeout() time.Duration {
+	ms, err := strconv.ParseInt(s.cfg.RuntimeParams["idle_in_transaction_session_timeout"], 10, 64)
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// keepAlive pings both coordinators and every worker waiting in the pool
+// at a third of the shortest idle timeout, until stopped.
+func keepAlive(ctx context.Context, pool chan *pair, src, tgt *side) (stop func()) {
+	every := min(src.idleTimeout(), tgt.idleTimeout()) / 3
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			src.ping(ctx)
+			tgt.ping(ctx)
+			// Workers in the pool are idle in their transactions too; a
+			// busy worker is running a statement and needs nothing.
+			for n := len(pool); n > 0; n-- {
+				select {
+				case p := <-pool:
+					_, _ = p.src.Exec(ctx, "SELECT 1")
+					_, _ = p.tgt.Exec(ctx, "SELECT 1")
+					pool <- p
+				default:
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // fresh opens a connection with a new snapshot of its own, for re-checks.
