@@ -383,3 +383,33 @@ func TestSamplePerformance(t *testing.T) {
 		t.Fatalf("sampling a 1M-row table took %s, want at most 3 s", took)
 	}
 }
+
+// Issue 13: the sample compares rows with the same exact hash as tables:
+// zero floats swapped between columns, NULL vs zero, bigint and timestamp
+// folds, the sign of a numeric, a char(3) domain, and an INCLUDE column
+// (not part of the key: the row is changed, not missing).
+func TestSampleNoFalseEqual(t *testing.T) {
+	needPG(t)
+	for _, mp := range [][2]int{{13, 16}, {16, 17}} {
+		t.Run(fmt.Sprintf("%d_to_%d", mp[0], mp[1]), func(t *testing.T) {
+			src, dst := clusters.Get(t, mp[0]), clusters.Get(t, mp[1])
+			db := pairDB(t, src, dst, `CREATE DOMAIN code AS char(3);
+				CREATE TABLE t (id int, a float8, b float8, n numeric, i8 bigint, ts timestamp, c code, inc int,
+				  PRIMARY KEY (id) INCLUDE (inc));
+				INSERT INTO t SELECT g, 1, 1, 1, 1, '2000-01-01', 'abc', 1 FROM generate_series(1, 10) g;`)
+			exec(t, src, db, `UPDATE t SET a = 0, b = 5 WHERE id = 1; UPDATE t SET a = NULL WHERE id = 2;
+				UPDATE t SET n = 1.5 WHERE id = 3; UPDATE t SET i8 = 5 WHERE id = 4;
+				UPDATE t SET ts = '2000-01-01 00:00:00.000005' WHERE id = 5; UPDATE t SET inc = 7 WHERE id = 7`)
+			exec(t, dst, db, `UPDATE t SET a = 5, b = 0 WHERE id = 1; UPDATE t SET a = 0 WHERE id = 2;
+				UPDATE t SET n = -1.5 WHERE id = 3; UPDATE t SET i8 = 4294967300 WHERE id = 4;
+				UPDATE t SET ts = '2000-01-01 01:11:34.9673' WHERE id = 5; UPDATE t SET c = 'abd' WHERE id = 6;
+				UPDATE t SET inc = 8 WHERE id = 7`)
+			o := opts(src, dst, db)
+			o.Percent = 100
+			tr := table(t, run(t, o), "public.t")
+			if tr.Status != StatusDiffer || tr.Differing != 7 || tr.Changed != 7 || tr.Missing != 0 {
+				t.Fatalf("%s: differing %d, changed %d, missing %d, want 7 changed: %+v", tr.Status, tr.Differing, tr.Changed, tr.Missing, tr.Differences)
+			}
+		})
+	}
+}

@@ -215,7 +215,8 @@ func run(rows int, bin string, jobs, repeat, rangeRows int) error {
 		}
 		fmt.Printf("target %-40s %s\n", name, s)
 	}
-	check("pgverify <= 0.4 x md5 aggregate", ratio(clean, md5) <= 0.4)
+	check("pgverify <= 0.45 x md5 aggregate (exact hashes)", ratio(clean, md5) <= 0.45)
+	check("pgverify <= 0.25 x md5 aggregate (speed issue)", ratio(clean, md5) <= 0.25)
 	check("pgverify <= 1.0 x COPY binary", ratio(clean, cp) <= 1.0)
 	check("peak RSS <= 200 MB", max(cleanRSS, lastRSS) <= 200*1024)
 	check("10 changed rows <= 1.2 x identical run", ratio(dirty, clean) <= 1.2)
