@@ -24,7 +24,8 @@ type sideSQL struct {
 	from     string // quoted relation, ONLY for plain tables (no inheritance children)
 	keyCols  []string
 	keyOrd   []string // key columns as ordered and compared in ranges (COLLATE "C" where needed)
-	keyTypes []string
+	keyTypes []string // base types, to cast text parameters
+	keyColl  []string // "" or ` COLLATE "C"`, for range bounds
 	terms    []string // summed per range
 	rowHash  string
 	colHash  []string
@@ -48,13 +49,13 @@ func newSideSQL(t catalog.Table, p []colPlan, key []string, collateC []bool) sid
 		c, _ := t.Column(k)
 		ref := colRef("t", k)
 		s.keyCols = append(s.keyCols, ref)
-		typ := c.BaseTypeSQL
+		coll := ""
 		if collateC != nil && collateC[i] {
-			ref += ` COLLATE "C"`
-			typ += ` COLLATE "C"`
+			coll = ` COLLATE "C"`
 		}
-		s.keyOrd = append(s.keyOrd, ref)
-		s.keyTypes = append(s.keyTypes, typ)
+		s.keyOrd = append(s.keyOrd, ref+coll)
+		s.keyColl = append(s.keyColl, coll)
+		s.keyTypes = append(s.keyTypes, c.BaseTypeSQL)
 	}
 	return s
 }
@@ -76,7 +77,7 @@ func (s *sideSQL) keyTuple() string {
 func (s *sideSQL) paramTuple(n int) string {
 	ps := make([]string, len(s.keyTypes))
 	for i, t := range s.keyTypes {
-		ps[i] = fmt.Sprintf("$%d::%s", n+i, t)
+		ps[i] = fmt.Sprintf("$%d::%s%s", n+i, t, s.keyColl[i])
 	}
 	if len(ps) == 1 {
 		return ps[0]
@@ -136,6 +137,10 @@ func (s *sideSQL) leafQuery(r keyRange) (string, []any) {
 
 // keysQuery fetches rows by key: key text, row hash and per-column hashes.
 // The keys are one text[] parameter per key column, unnested side by side.
+// Equality uses the column's own collation (deterministic collations agree
+// on equality), so the key's index serves each lookup; the LATERAL
+// subquery with OFFSET 0 keeps it one index lookup per key whatever the
+// planner thinks of the batch.
 func (s *sideSQL) keysQuery() string {
 	params := make([]string, len(s.keyCols))
 	cols := make([]string, len(s.keyCols))
@@ -143,11 +148,11 @@ func (s *sideSQL) keysQuery() string {
 	for i := range s.keyCols {
 		params[i] = fmt.Sprintf("pg_catalog.unnest($%d::pg_catalog.text[])", i+1)
 		cols[i] = fmt.Sprintf("k%d", i+1)
-		on[i] = fmt.Sprintf("%s = u.k%d::%s", s.keyOrd[i], i+1, s.keyTypes[i])
+		on[i] = fmt.Sprintf("%s = u.k%d::%s", s.keyCols[i], i+1, s.keyTypes[i])
 	}
-	return fmt.Sprintf("SELECT %s, %s, ARRAY[%s]::pg_catalog.int8[] FROM %s t JOIN ROWS FROM (%s) AS u(%s) ON %s",
-		s.keyText(), s.rowHash, strings.Join(s.colHash, ", "), s.from, strings.Join(params, ", "), strings.Join(cols, ", "),
-		strings.Join(on, " AND "))
+	return fmt.Sprintf("SELECT x.* FROM ROWS FROM (%s) AS u(%s) CROSS JOIN LATERAL (SELECT %s, %s, ARRAY[%s]::pg_catalog.int8[] FROM %s t WHERE %s OFFSET 0) x",
+		strings.Join(params, ", "), strings.Join(cols, ", "),
+		s.keyText(), s.rowHash, strings.Join(s.colHash, ", "), s.from, strings.Join(on, " AND "))
 }
 
 // splitQuery returns every step-th key of a range, to cut it into pieces.

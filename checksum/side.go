@@ -44,6 +44,11 @@ func openSide(ctx context.Context, dsn string, opts dbconn.Options) (*side, erro
 	// with row_security off, a role that cannot bypass a table's policy
 	// gets an error for that table instead of a partial view.
 	cfg.RuntimeParams["row_security"] = "off"
+	// Ranges are read through bitmap scans: pages in physical order, cheaper
+	// per row than an index scan's heap visits (measured 272 ms vs 308 ms
+	// for 500k rows), and far cheaper when the key does not follow the
+	// physical order. Key lookups keep their index (bitmap, one per key).
+	cfg.RuntimeParams["enable_indexscan"] = "off"
 	conn, err := dbconn.ConnectConfig(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
