@@ -33,8 +33,8 @@ type Options struct {
 	// LeafRows: a differing range this small is compared row by row;
 	// larger ones are split first.
 	LeafRows int64
-	// NoKeyDiffRows: tables without a primary key are compared row by row
-	// (as multisets of row hashes) only up to this many rows.
+	// NoKeyDiffRows: a differing table without a key larger than this is
+	// first narrowed down to buckets of the row hash before rows are listed.
 	NoKeyDiffRows int64
 	// Rechecks is how many times differing rows are re-read after the target
 	// has caught up, when the target subscribes to the source.
@@ -415,10 +415,14 @@ func pairTables(res *Result, srcTables, tgtTables []catalog.Table, opts Options,
 			continue
 		}
 		j.srcCols = sc
-		j.key = t.PrimaryKey
-		if len(j.key) == 0 {
+		j.key = t.RowKey()
+		switch {
+		case len(j.key) == 0:
 			r.NoKey = true
 			r.Notes = append(r.Notes, "no primary key: compared as a multiset of whole rows")
+		case len(t.PrimaryKey) == 0:
+			r.KeyIndex = t.UniqueIndex
+			r.Notes = append(r.Notes, "no primary key: rows identified by the unique index "+t.UniqueIndex+" on NOT NULL columns")
 		}
 		sp, tp := plans(sc, tc)
 		collate := keyCollations(j.key, t, tt, defaultC)
@@ -1160,9 +1164,6 @@ func toDifferences(j *tableJob, diffs []rowDiff) []Difference {
 	}
 	return out
 }
-
-// errNoKeyTooBig explains why a multiset difference lists no rows.
-var errNoKeyTooBig = errors.New("too many rows to list the differing rows of a table without a primary key")
 
 // keyCollations says, per key column, whether ranges must be bounded and
 // ordered in COLLATE "C": the column is collatable and orders by anything

@@ -140,6 +140,10 @@ func adversarialCases() []adversarialCase {
 		{name: "zero columns", ddl: "CREATE TABLE t ()",
 			src: "INSERT INTO t DEFAULT VALUES; INSERT INTO t DEFAULT VALUES; INSERT INTO t DEFAULT VALUES", tgt: "INSERT INTO t DEFAULT VALUES; INSERT INTO t DEFAULT VALUES",
 			table: "public.t", status: StatusMismatch, want: []Difference{{Kind: DiffMissing}}},
+		// issue 9: a UNIQUE index on NOT NULL columns identifies rows.
+		{name: "unique not null key", ddl: "CREATE TABLE t (a int NOT NULL, b text, UNIQUE (a)); CREATE TABLE n (a int, b text, UNIQUE (a))",
+			src: "INSERT INTO t VALUES (1, 'x'), (2, 'y'); INSERT INTO n VALUES (1, 'x')", tgt: "INSERT INTO t VALUES (1, 'x'), (2, 'z'); INSERT INTO n VALUES (1, 'x')",
+			table: "public.t", status: StatusMismatch, want: []Difference{{Kind: DiffChanged, Key: key("a", "2"), Columns: []string{"b"}}}},
 		// issue 12 #3: INCLUDE columns are not key columns.
 		{name: "primary key INCLUDE", ddl: "CREATE TABLE t (id int, a int, b text, PRIMARY KEY (id) INCLUDE (a, b))",
 			src: "INSERT INTO t VALUES (1, 1, 'x'), (2, 2, 'y')", tgt: "INSERT INTO t VALUES (1, 1, 'x'), (2, 20, 'y')",
@@ -556,5 +560,32 @@ func TestSnapshotSessionsOutliveIdleTimeout(t *testing.T) {
 				t.Errorf("worker %d after 1.5 s: count %d, %v", i, n, err)
 			}
 		}
+	}
+}
+
+// Issue 9: a keyless table larger than NoKeyDiffRows still names its
+// differing rows (through buckets of the row hash).
+func TestTablesLargeKeylessListsRows(t *testing.T) {
+	needPG(t)
+	ctx := context.Background()
+	src, tgt := clusters.Get(t, 13), clusters.Get(t, 16)
+	db := pairDBs(t, src, tgt, "bigkeyless")
+	for _, c := range []*pgcluster.Cluster{src, tgt} {
+		if err := c.Exec(ctx, db, "CREATE TABLE t (a int, b text); INSERT INTO t SELECT g % 1000, 'b' || g FROM generate_series(1, 20000) g"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tgt.Exec(ctx, db, "UPDATE t SET b = 'changed' WHERE b = 'b777'; INSERT INTO t VALUES (5, 'b5')"); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, src.DSN(db), tgt.DSN(db), func(o *Options) { o.NoKeyDiffRows = 1000 })
+	tr := table(t, res, "public.t")
+	want := []Difference{
+		{Kind: DiffMissing, Key: Key{{Column: "a", Value: strp("777")}, {Column: "b", Value: strp("b777")}}},
+		{Kind: DiffExtra, Key: Key{{Column: "a", Value: strp("777")}, {Column: "b", Value: strp("changed")}}},
+		{Kind: DiffExtra, Key: Key{{Column: "a", Value: strp("5")}, {Column: "b", Value: strp("b5")}}},
+	}
+	if tr.Status != StatusMismatch || !sameDifferences(tr.Differences, want) {
+		t.Fatalf("%s %+v notes %v", tr.Status, tr.Differences, tr.Notes)
 	}
 }

@@ -2,22 +2,29 @@ package checksum
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // compareNoKey lists the differing rows of a table without a primary key:
 // both sides stream (row hash, multiplicity) in hash order and are merged;
-// the rows behind differing hashes are then fetched by hash. Tables larger
-// than NoKeyDiffRows are reported as different without rows listed.
+// the rows behind differing hashes are then fetched by hash. A table larger
+// than NoKeyDiffRows is first summarised in hashBuckets buckets of the row
+// hash (count and sum per bucket, one hash aggregate per side), and only
+// the rows of differing buckets are streamed: the server never sorts the
+// whole table, and the buckets do not depend on physical row order.
 func compareNoKey(ctx context.Context, p *pair, j *tableJob, slot *rangeResult, opts Options) error {
+	var buckets []int32
 	if max(slot.srcCount, slot.tgtCount) > opts.NoKeyDiffRows {
-		j.res.Notes = append(j.res.Notes, fmt.Sprintf("%v (%d rows > %d)", errNoKeyTooBig, max(slot.srcCount, slot.tgtCount), opts.NoKeyDiffRows))
-		slot.truncated = true
-		return nil
+		var err error
+		if buckets, err = differingBuckets(ctx, p, j); err != nil {
+			return err
+		}
+		if len(buckets) == 0 {
+			return nil
+		}
 	}
-	missing, extra, err := streamHashCounts(ctx, p, j, opts.MaxDiffs)
+	missing, extra, err := streamHashCounts(ctx, p, j, opts.MaxDiffs, buckets)
 	if err != nil {
 		return err
 	}
@@ -57,9 +64,9 @@ type hashCount struct {
 
 // streamHashCounts merges both sides' (row hash, copies) streams, each in
 // hash order, as they arrive: memory stays bounded whatever the table size.
-func streamHashCounts(ctx context.Context, p *pair, j *tableJob, limit int) (missing, extra []int64, err error) {
-	sc, serr := streamSide(ctx, p.src, &j.ssql)
-	tc, terr := streamSide(ctx, p.tgt, &j.tsql)
+func streamHashCounts(ctx context.Context, p *pair, j *tableJob, limit int, buckets []int32) (missing, extra []int64, err error) {
+	sc, serr := streamSide(ctx, p.src, &j.ssql, buckets)
+	tc, terr := streamSide(ctx, p.tgt, &j.tsql, buckets)
 	s, sok := <-sc
 	t, tok := <-tc
 	add := func(dst *[]int64, h, n int64) {
@@ -101,12 +108,16 @@ func streamHashCounts(ctx context.Context, p *pair, j *tableJob, limit int) (mis
 }
 
 // streamSide sends one side's (row hash, copies) in hash order.
-func streamSide(ctx context.Context, conn *pgx.Conn, s *sideSQL) (<-chan hashCount, <-chan error) {
+func streamSide(ctx context.Context, conn *pgx.Conn, s *sideSQL, buckets []int32) (<-chan hashCount, <-chan error) {
 	out := make(chan hashCount, 1024)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(out)
-		rows, err := conn.Query(ctx, s.noKeyHashQuery())
+		q, args := s.noKeyHashQuery(), []any(nil)
+		if buckets != nil {
+			q, args = s.noKeyBucketHashQuery(), []any{buckets}
+		}
+		rows, err := conn.Query(ctx, q, args...)
 		if err != nil {
 			errc <- err
 			return
@@ -151,4 +162,44 @@ func rowsByHash(ctx context.Context, conn *pgx.Conn, j *tableJob, s *sideSQL, ha
 		out[vals[n].(int64)] = row
 	}
 	return out, rows.Err()
+}
+
+// hashBuckets is how many buckets of the row hash a large table without a
+// key is summarised in: a difference costs one bucket's rows (1/1024 of
+// the table) streamed and merged.
+const hashBuckets = 1024
+
+// differingBuckets returns the buckets whose count or hash sum differ.
+func differingBuckets(ctx context.Context, p *pair, j *tableJob) ([]int32, error) {
+	read := func(conn *pgx.Conn, s *sideSQL) (map[int32]hashSum, error) {
+		rows, err := conn.Query(ctx, s.noKeyBucketsQuery())
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[int32]hashSum{}
+		for rows.Next() {
+			var b int32
+			var h hashSum
+			if err := rows.Scan(&b, &h.count, &h.sum); err != nil {
+				return nil, err
+			}
+			out[b] = h
+		}
+		return out, rows.Err()
+	}
+	var sb, tb map[int32]hashSum
+	if err := both(
+		func() (err error) { sb, err = read(p.src, &j.ssql); return wrapSide("source", err) },
+		func() (err error) { tb, err = read(p.tgt, &j.tsql); return wrapSide("target", err) },
+	); err != nil {
+		return nil, err
+	}
+	var out []int32
+	for b := int32(0); b < hashBuckets; b++ {
+		if sb[b] != tb[b] {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }

@@ -188,6 +188,18 @@ func (s *sideSQL) noKeyHashQuery() string {
 	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t GROUP BY 1 ORDER BY 1", s.rowHash, s.from)
 }
 
+// noKeyBucketsQuery summarises whole-row hashes per bucket of the hash.
+func (s *sideSQL) noKeyBucketsQuery() string {
+	return fmt.Sprintf("SELECT (h & %d)::pg_catalog.int4, pg_catalog.count(*), pg_catalog.sum(h)::pg_catalog.text FROM (SELECT %s AS h FROM %s t) t GROUP BY 1",
+		hashBuckets-1, s.rowHash, s.from)
+}
+
+// noKeyBucketHashQuery groups whole-row hashes of some buckets ($1).
+func (s *sideSQL) noKeyBucketHashQuery() string {
+	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t WHERE (h & %d)::pg_catalog.int4 = ANY($1::pg_catalog.int4[]) GROUP BY 1 ORDER BY 1",
+		s.rowHash, s.from, hashBuckets-1)
+}
+
 // noKeyRowsQuery fetches rows by whole-row hash (as text per column).
 func noKeyRowsQuery(s *sideSQL, cols []catalog.Column) string {
 	sel := make([]string, 0, len(cols)+1)

@@ -114,6 +114,9 @@ type TableResult struct {
 	DurationMS int64 `json:"duration_ms"`
 	// NoKey is set for tables compared as multisets (no primary key).
 	NoKey bool `json:"no_primary_key,omitempty"`
+	// KeyIndex names the unique index (on NOT NULL columns) whose columns
+	// identify rows, for a table without a primary key.
+	KeyIndex string `json:"key_index,omitempty"`
 }
 
 // Summary totals a run.

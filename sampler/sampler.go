@@ -322,7 +322,7 @@ func planJobs(ctx context.Context, src, tgt *pgx.Conn, opts Options) ([]*TableRe
 		results = append(results, tr)
 		t, ok := byName[[2]string{s.Schema, s.Name}]
 		switch {
-		case len(s.PrimaryKey) == 0:
+		case len(s.RowKey()) == 0:
 			tr.Status, tr.Reason = StatusSkipped, "no primary key: sampling needs a key to look rows up on the target (pgverify tables compares such tables)"
 		case !ok:
 			tr.Status, tr.Reason = StatusError, "table missing on the target: run pgverify schema diff"
@@ -337,9 +337,9 @@ func planJobs(ctx context.Context, src, tgt *pgx.Conn, opts Options) ([]*TableRe
 				tr.Status, tr.Reason = StatusError, err.Error()
 				break
 			}
-			tr.KeyColumns = append([]string{}, s.PrimaryKey...)
+			tr.KeyColumns = append([]string{}, s.RowKey()...)
 			jobs = append(jobs, &job{res: tr, src: s, tgt: t, diffs: map[int]string{},
-				srcSQL: newTableSQL(s, sc, s.PrimaryKey, hs), tgtSQL: newTableSQL(t, tc, s.PrimaryKey, ht)})
+				srcSQL: newTableSQL(s, sc, s.RowKey(), hs), tgtSQL: newTableSQL(t, tc, s.RowKey(), ht)})
 		}
 	}
 	return results, jobs, nil

@@ -57,7 +57,21 @@ type Table struct {
 	EstRows     float64
 	Pages       int64
 	PrimaryKey  []string
+	// UniqueKey is, for a table without a primary key, the columns of its
+	// smallest unique index on NOT NULL columns (UniqueIndex), which
+	// identifies rows as well as a primary key; empty otherwise.
+	UniqueKey   []string
+	UniqueIndex string
 	Columns     []Column
+}
+
+// RowKey returns the columns that identify a row: the primary key, else a
+// unique index on NOT NULL columns, else none (compare as a multiset).
+func (t *Table) RowKey() []string {
+	if len(t.PrimaryKey) > 0 {
+		return t.PrimaryKey
+	}
+	return t.UniqueKey
 }
 
 // Ident is the fully quoted name, for SQL.
@@ -85,11 +99,17 @@ func ListTables(ctx context.Context, q Querier) ([]Table, error) {
 		var t Table
 		var oid int64
 		var cols []byte
+		var uidx *string
 		if err := rows.Scan(&oid, &t.Schema, &t.Name, &t.Display, &t.Kind, &t.Persistence,
-			&t.EstRows, &t.Pages, &t.PrimaryKey, &cols); err != nil {
+			&t.EstRows, &t.Pages, &t.PrimaryKey, &uidx, &t.UniqueKey, &cols); err != nil {
 			return nil, fmt.Errorf("listing tables: %w", err)
 		}
 		t.OID = uint32(oid)
+		if uidx != nil && len(t.PrimaryKey) == 0 {
+			t.UniqueIndex = *uidx
+		} else {
+			t.UniqueKey = nil
+		}
 		if err := json.Unmarshal(cols, &t.Columns); err != nil {
 			return nil, fmt.Errorf("listing columns of %s: %w", t.Display, err)
 		}

@@ -23,6 +23,29 @@ SELECT c.oid::int8,
                  JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = u.attnum
                  -- INCLUDE columns follow the indnkeyatts key columns: not part of the key.
                  WHERE i.indrelid = c.oid AND i.indisprimary AND u.ord <= i.indnkeyatts), '{}') AS pk,
+       -- Without a primary key, the smallest valid, immediate, non-partial
+       -- unique index on plain NOT NULL columns identifies rows just as well.
+       (SELECT ui.indexrelid::regclass::text
+          FROM pg_index ui
+         WHERE ui.indrelid = c.oid AND ui.indisunique AND ui.indisvalid AND ui.indimmediate
+           AND ui.indpred IS NULL AND ui.indexprs IS NULL AND NOT ui.indisprimary
+           AND NOT EXISTS (SELECT 1 FROM unnest(ui.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)
+                           JOIN pg_attribute a ON a.attrelid = ui.indrelid AND a.attnum = u.attnum
+                           WHERE u.ord <= ui.indnkeyatts AND NOT a.attnotnull)
+           AND NOT EXISTS (SELECT 1 FROM unnest(ui.indkey::int2[]) AS u(attnum) WHERE u.attnum = 0)
+         ORDER BY ui.indnkeyatts, ui.indexrelid LIMIT 1) AS unique_index,
+       coalesce((SELECT array_agg(k.attname::text ORDER BY u.ord)
+                 FROM (SELECT ui.* FROM pg_index ui
+                        WHERE ui.indrelid = c.oid AND ui.indisunique AND ui.indisvalid AND ui.indimmediate
+                          AND ui.indpred IS NULL AND ui.indexprs IS NULL AND NOT ui.indisprimary
+                          AND NOT EXISTS (SELECT 1 FROM unnest(ui.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)
+                                          JOIN pg_attribute a ON a.attrelid = ui.indrelid AND a.attnum = u.attnum
+                                          WHERE u.ord <= ui.indnkeyatts AND NOT a.attnotnull)
+                          AND NOT EXISTS (SELECT 1 FROM unnest(ui.indkey::int2[]) AS u(attnum) WHERE u.attnum = 0)
+                        ORDER BY ui.indnkeyatts, ui.indexrelid LIMIT 1) i
+                 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)
+                 JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = u.attnum
+                 WHERE u.ord <= i.indnkeyatts), '{}') AS unique_key,
        coalesce((SELECT json_agg(json_build_object(
                     'name', a.attname::text,
                     'type', format_type(a.atttypid, a.atttypmod),
