@@ -4,7 +4,7 @@ BIN       := bin/pgverify
 PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 28m
 
-.PHONY: all build postgres test unit lint demo demo-clean bench clean
+.PHONY: all build postgres test unit lint fuzz demo demo-clean bench clean
 
 all: build
 
@@ -15,9 +15,15 @@ build:
 postgres:
 	@scripts/fetch-postgres.sh
 
-# Unit and integration tests against real PG 13/16/17 clusters.
+# Unit and integration tests against real PG 13/16/17 clusters, then each
+# fuzz target for a bounded time (seed corpora in */testdata/fuzz).
 test: postgres lint
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	$(MAKE) --no-print-directory fuzz
+
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./schema/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
 
 # Tests that need no Postgres server.
 unit:

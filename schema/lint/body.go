@@ -150,6 +150,12 @@ type declType struct {
 }
 
 func (c *catalog) analyzePLpgSQL(f *funcObj) {
+	if f.body == "" {
+		// pg_query's PL/pgSQL parser aborts the process (an assertion in C)
+		// on a CREATE FUNCTION without a body; Postgres itself rejects it.
+		f.problem = "its CREATE FUNCTION has no PL/pgSQL body (no AS clause)"
+		return
+	}
 	js, err := pg.ParsePlPgSqlToJSON(f.def)
 	var decls []declType
 	if err != nil {
