@@ -10,3 +10,12 @@
 // WAL position, so replication lag never shows as a difference; rows that
 // keep changing are reported as unstable.
 package checksum
+
+// Where things are, in the order a run goes through them: engine.go (Run:
+// options, snapshots, the phases), side.go (one cluster's coordinator,
+// workers, keep-alive), job.go (pairing tables, per-table state), pool.go
+// (workers and their savepoints), ranges.go (cutting and hashing ranges),
+// hashexpr.go and plan.go (the SQL), drill.go (from a differing range to
+// rows), nokey.go (tables without a key), finish.go (a table's status and
+// differences), live.go (re-checks against a live subscriber), result.go
+// (the result and its JSON).
