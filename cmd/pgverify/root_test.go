@@ -1,0 +1,32 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// A typo in a subcommand is a usage error, never help with exit 0: a CI
+// step running `pgverify schema lnt dump.sql` must fail.
+func TestUnknownSubcommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"schema", "lnt", "dump.sql"},
+		{"schema", "dif"},
+		{"tabels"},
+	} {
+		code, stdout, stderr := runCLI(args...)
+		if code != exitError {
+			t.Errorf("%v: exit %d, want 2 (stdout %q)", args, code, stdout)
+		}
+		assertOneLine(t, stderr, "unknown command", true, "")
+		if stdout != "" {
+			t.Errorf("%v: stdout %q, want nothing", args, stdout)
+		}
+	}
+	if _, _, stderr := runCLI("schema", "lnt"); !strings.Contains(stderr, "did you mean lint?") {
+		t.Errorf("no suggestion: %q", stderr)
+	}
+	// The bare group still shows its help.
+	if code, stdout, _ := runCLI("schema"); code != exitOK || !strings.Contains(stdout, "lint") {
+		t.Errorf("pgverify schema: exit %d, %q", code, stdout)
+	}
+}
