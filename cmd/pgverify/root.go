@@ -84,9 +84,11 @@ func newRootCmd() *cobra.Command {
 		Long: `pgverify compares a source and a target PostgreSQL cluster (any majors 13-18)
 and proves they hold the same rows, schema and sequences, before and after a
 switch. Exit codes: 0 verified, 1 differences or findings, 2 could not verify.`,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("pgverify {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(commands()...)
 	return root
