@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
@@ -28,8 +29,39 @@ func (f *connFlags) register(cmd *cobra.Command, withTarget bool) {
 	if withTarget {
 		fl.StringVar(&f.target, "target", "", "target database DSN (URL or key=value; default $PGVERIFY_TARGET)")
 	}
-	fl.DurationVar(&f.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for every session")
-	fl.DurationVar(&f.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for every session")
+	guardFlag(fl, &f.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for every session (at least 1ms)")
+	guardFlag(fl, &f.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for every session (at least 1ms)")
+}
+
+// guardFlag registers a session guard duration. Postgres counts these in
+// whole milliseconds and 0 means no limit, so a value below 1ms is refused
+// at parse time rather than silently turning the guard off.
+func guardFlag(fl *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	fl.Var(guardDuration{p}, name, usage)
+}
+
+type guardDuration struct{ d *time.Duration }
+
+func (g guardDuration) String() string {
+	if g.d == nil {
+		return ""
+	}
+	return g.d.String()
+}
+
+func (g guardDuration) Type() string { return "duration" }
+
+func (g guardDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("not a duration (use e.g. 30s, 5m)")
+	}
+	if d < time.Millisecond {
+		return fmt.Errorf("must be at least 1ms (Postgres counts whole milliseconds and 0 disables the limit)")
+	}
+	*g.d = d
+	return nil
 }
 
 // sourceDSN returns the source DSN or a usage error saying how to give one.

@@ -30,3 +30,21 @@ func TestUnknownSubcommand(t *testing.T) {
 		t.Errorf("pgverify schema: exit %d, %q", code, stdout)
 	}
 }
+
+// --statement-timeout 900us used to round down to 0, which Postgres reads
+// as no limit: every guard below 1ms is refused before any work.
+func TestGuardTimeoutsBelowOneMillisecond(t *testing.T) {
+	for _, args := range [][]string{
+		{"tables", "--source", "postgres://a@127.0.0.1:1/x", "--target", "postgres://a@127.0.0.1:1/y", "--statement-timeout", "900us"},
+		{"sequences", "--source", "postgres://a@127.0.0.1:1/x", "--target", "postgres://a@127.0.0.1:1/y", "--lock-timeout", "500us"},
+		{"preflight", "--source", "postgres://a@127.0.0.1:1/x", "--lock-timeout", "0"},
+		{"schema", "lint", "--db", "postgres://a@127.0.0.1:1/x", "--statement-timeout", "0s"},
+		{"watermark", "-t", "a.b", "-c", "id", "--statement-timeout", "-1s"},
+	} {
+		code, _, stderr := runCLI(args...)
+		if code != exitError {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		assertOneLine(t, stderr, "must be at least 1ms", true, "")
+	}
+}

@@ -65,8 +65,8 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 findings,
 	fl.StringSliceVar(&o.ignore, "ignore", nil, "drop findings with these codes (repeatable or comma-separated, e.g. PGV103)")
 	fl.BoolVar(&o.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&o.fix, "fix", false, "print the remediation as SQL (ALTER FUNCTION ... SET search_path) instead of the report")
-	fl.DurationVar(&o.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for the --db session")
-	fl.DurationVar(&o.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for the --db session")
+	guardFlag(fl, &o.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for the --db session (at least 1ms)")
+	guardFlag(fl, &o.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for the --db session (at least 1ms)")
 	o.out.register(cmd, report.Text, report.JSON, report.SARIF)
 	return cmd
 }

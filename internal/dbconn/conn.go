@@ -76,9 +76,9 @@ func Config(dsn string, opts Options) (*pgx.ConnConfig, error) {
 	for k, v := range pinned {
 		rp[k] = v
 	}
-	rp["statement_timeout"] = strconv.FormatInt(st.Milliseconds(), 10)
-	rp["lock_timeout"] = strconv.FormatInt(lt.Milliseconds(), 10)
-	rp["idle_in_transaction_session_timeout"] = strconv.FormatInt((st + time.Minute).Milliseconds(), 10)
+	rp["statement_timeout"] = ceilMS(st)
+	rp["lock_timeout"] = ceilMS(lt)
+	rp["idle_in_transaction_session_timeout"] = ceilMS(st + time.Minute)
 	if opts.ReadOnly {
 		rp["default_transaction_read_only"] = "on"
 	}
@@ -91,6 +91,12 @@ func Config(dsn string, opts Options) (*pgx.ConnConfig, error) {
 		cfg.ConnectTimeout = 15 * time.Second
 	}
 	return cfg, nil
+}
+
+// ceilMS renders d in whole milliseconds, rounded up: Postgres reads these
+// settings in ms and 0 disables them, so 900µs must become 1, not 0.
+func ceilMS(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 }
 
 // Connect opens one guarded connection. Errors are *DSNError or *ConnectError,

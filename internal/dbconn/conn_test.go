@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedact(t *testing.T) {
@@ -46,5 +47,29 @@ func TestUnreachable(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error leaks password or spans lines: %q", err)
+	}
+}
+
+// A guard below 1ms must never reach Postgres as 0, which means no limit.
+func TestGuardsRoundUp(t *testing.T) {
+	for _, c := range []struct {
+		st, lt         time.Duration
+		wantSt, wantLt string
+	}{
+		{900 * time.Microsecond, 500 * time.Microsecond, "1", "1"},
+		{1500 * time.Microsecond, time.Nanosecond, "2", "1"},
+		{0, 0, "600000", "5000"},
+		{2 * time.Second, 3 * time.Millisecond, "2000", "3"},
+	} {
+		cfg, err := Config("host=db dbname=app", Options{StatementTimeout: c.st, LockTimeout: c.lt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.RuntimeParams["statement_timeout"]; got != c.wantSt {
+			t.Errorf("statement_timeout for %s = %s, want %s", c.st, got, c.wantSt)
+		}
+		if got := cfg.RuntimeParams["lock_timeout"]; got != c.wantLt {
+			t.Errorf("lock_timeout for %s = %s, want %s", c.lt, got, c.wantLt)
+		}
 	}
 }
