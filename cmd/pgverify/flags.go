@@ -82,7 +82,8 @@ func (f *connFlags) targetDSN() (string, error) {
 }
 
 // connectPair resolves both DSNs and opens the read-only source and the
-// target (read-only unless writeTarget) at once. The caller closes both.
+// target (read-only unless writeTarget) at once, and refuses a target that
+// is the source's database (dbconn.CheckDistinct). The caller closes both.
 func (f *connFlags) connectPair(ctx context.Context, writeTarget bool) (src, dst *pgx.Conn, err error) {
 	srcDSN, err := f.sourceDSN()
 	if err != nil {
@@ -121,7 +122,27 @@ func (f *connFlags) connectPair(ctx context.Context, writeTarget bool) (src, dst
 		}
 		return nil, nil, dstErr
 	}
+	// Different DSN text can reach one database; comparing it with itself
+	// proves nothing, and sequences --sync would write to the source.
+	if err := dbconn.CheckDistinct(ctx, src, dst); err != nil {
+		_ = src.Close(context.WithoutCancel(ctx))
+		_ = dst.Close(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
 	return src, dst, nil
+}
+
+// checkPair is for commands that open their own connections (tables,
+// sample): it connects both sides once, read-only, only to refuse a source
+// that is the target.
+func (f *connFlags) checkPair(ctx context.Context) error {
+	src, dst, err := f.connectPair(ctx, false)
+	if err != nil {
+		return err
+	}
+	_ = src.Close(context.WithoutCancel(ctx))
+	_ = dst.Close(context.WithoutCancel(ctx))
+	return nil
 }
 
 func (f *connFlags) options(role string, readOnly bool) dbconn.Options {

@@ -97,6 +97,9 @@ func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) 
 			return err
 		}
 		defer dst.Close(context.Background())
+		if err := dbconn.CheckDistinct(ctx, src, dst); err != nil {
+			return err
+		}
 	}
 	res, err := preflight.Run(ctx, src, dst, preflight.Options{
 		Selection:       sel,

@@ -116,6 +116,9 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 	if err != nil {
 		return err
 	}
+	if err := opts.Conn.checkPair(ctx); err != nil {
+		return err
+	}
 	seed := opts.Seed
 	if !cmd.Flags().Changed("seed") {
 		// A fresh seed each run; it is printed so the run can be repeated.

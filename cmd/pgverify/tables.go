@@ -94,6 +94,10 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := opts.Conn.checkPair(ctx); err != nil {
+		out.abort()
+		return err
+	}
 	var prog checksum.Progress
 	if !opts.NoProgress {
 		prog = report.NewProgress(opts.stderr, "tables")
