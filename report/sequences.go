@@ -67,7 +67,8 @@ type SequencesItemJSON struct {
 }
 
 // SequencesSummaryJSON counts sequences by status. Verdict is safe (exit 0),
-// unsafe (exit 1: unsafe or missing remain) or unverified (exit 2).
+// unsafe (exit 1: unsafe or missing remain) or unverified (exit 2: some
+// could not be read, or there was none to check).
 type SequencesSummaryJSON struct {
 	Sequences       int    `json:"sequences"`
 	Safe            int    `json:"safe"`
@@ -85,7 +86,7 @@ func SequencesVerdict(s sequences.Summary) string {
 	switch {
 	case s.Findings() > 0:
 		return "unsafe"
-	case s.Error > 0:
+	case s.Error > 0, s.Total == 0: // nothing checked proves nothing
 		return "unverified"
 	}
 	return "safe"
@@ -261,6 +262,9 @@ func Sequences(w io.Writer, f Format, r *sequences.Result) error {
 		}
 	default:
 		verdict = fmt.Sprintf("unverified: %d of %d sequence(s) could not be read", s.Error, s.Total)
+		if s.Total == 0 {
+			verdict = "unverified: no sequences to check"
+		}
 	}
 	b.WriteString("\n" + verdict + "\n")
 	_, err := io.WriteString(w, b.String())

@@ -85,6 +85,9 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 		verdict = fmt.Sprintf("different: %d of %d table(s) differ", s.Tables-s.Match-s.Errors, s.Tables)
 	default:
 		verdict = fmt.Sprintf("unverified: %d of %d table(s) could not be verified", s.Errors, s.Tables)
+		if s.Tables == 0 {
+			verdict = "unverified: no tables selected"
+		}
 	}
 	if s.Errors > 0 && s.Verdict != checksum.VerdictUnverified {
 		verdict += fmt.Sprintf(", %d could not be verified", s.Errors)

@@ -45,7 +45,7 @@ type WatermarkTableJSON struct {
 }
 
 // WatermarkSummaryJSON counts tables by status; Verdict is match (exit 0),
-// mismatch (exit 1) or unverified (exit 2).
+// mismatch (exit 1) or unverified (exit 2, also when no table was checked).
 type WatermarkSummaryJSON struct {
 	Tables   int    `json:"tables"`
 	Match    int    `json:"match"`
@@ -62,7 +62,7 @@ func WatermarkVerdict(s watermark.Summary) string {
 	switch {
 	case s.Mismatch > 0:
 		return "mismatch"
-	case s.Timeout+s.Error > 0:
+	case s.Timeout+s.Error > 0, s.Total == 0: // nothing checked proves nothing
 		return "unverified"
 	}
 	return "match"
@@ -145,6 +145,9 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 		}
 	default:
 		verdict = fmt.Sprintf("unverified: %d of %d table(s) could not be verified (%d timeout, %d error)", s.Timeout+s.Error, s.Total, s.Timeout, s.Error)
+		if s.Total == 0 {
+			verdict = "unverified: no tables selected"
+		}
 	}
 	conf := "no replication slot visible: catch-up judged by stable counts"
 	if len(r.Slots) > 0 {

@@ -158,6 +158,12 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 		return errFindings
 	case res.Incomplete():
 		return fmt.Errorf("%d of %d tables could not be sampled (see the report)", res.Summary.Errors, res.Summary.Tables)
+	case res.Summary.Tables == 0:
+		return opts.Conn.noTablesError(ctx, sel, "--table")
+	case res.Summary.Skipped == res.Summary.Tables:
+		return fmt.Errorf("nothing sampled: all %d table(s) were skipped (no primary key); compare them with pgverify tables", res.Summary.Tables)
+	case res.Summary.Sampled == 0:
+		return fmt.Errorf("nothing sampled: 0 rows drawn from %d table(s) (empty, or --percent too small); raise --rows or --percent, or use pgverify tables", res.Summary.Tables-res.Summary.Skipped)
 	}
 	return nil
 }

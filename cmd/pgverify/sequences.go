@@ -102,6 +102,9 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 	case "unsafe":
 		return errFindings
 	case "unverified":
+		if s.Total == 0 {
+			return noSequencesError(src.Config(), sel)
+		}
 		for _, q := range res.Sequences {
 			if q.Status == sequences.Error {
 				return fmt.Errorf("could not verify %d of %d sequence(s): %s", s.Error, s.Total, q.Detail)

@@ -112,6 +112,10 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 		out.abort()
 		return err
 	}
+	if res.Summary.Tables == 0 {
+		// Nothing compared is not "equal": the report and the exit code say so.
+		res.Summary.Verdict = checksum.VerdictUnverified
+	}
 	if err := out.finish(func(w io.Writer) error { return report.Tables(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
@@ -119,6 +123,9 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	case checksum.VerdictDifferent:
 		return errFindings
 	case checksum.VerdictUnverified:
+		if res.Summary.Tables == 0 {
+			return opts.Conn.noTablesError(ctx, sel, "--table")
+		}
 		return fmt.Errorf("could not verify %d of %d table(s); see the report", res.Summary.Errors, res.Summary.Tables)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgverify/pgverify/internal/catalog"
 	"github.com/pgverify/pgverify/report"
 	"github.com/pgverify/pgverify/watermark"
 )
@@ -123,6 +124,9 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	case "mismatch":
 		return errFindings
 	case "unverified":
+		if s.Total == 0 {
+			return opts.Conn.noTablesError(ctx, catalog.Selection{Include: opts.Tables, Exclude: opts.Exclude}, "--table")
+		}
 		for _, t := range res.Tables {
 			if t.Status == watermark.Timeout || t.Status == watermark.Error {
 				return fmt.Errorf("could not verify %d of %d table(s): %s (%s): %s", s.Timeout+s.Error, s.Total, t.Table, t.Column, t.Detail)
