@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -162,74 +160,4 @@ func (f *outputFlags) register(cmd *cobra.Command, formats ...report.Format) {
 	f.format = report.Text
 	cmd.Flags().Var(report.NewFormatValue(&f.format, formats...), "format", "output format: "+report.FormatList(formats))
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "write the report to FILE instead of stdout")
-}
-
-// reportOut is an opened report destination. The file is written only once
-// the report is complete, so a failed run never truncates an old report.
-type reportOut struct {
-	w    io.Writer
-	tmp  *os.File
-	path string
-}
-
-// start opens the destination before any database work, so a bad --output
-// path fails at once.
-func (f *outputFlags) start(stdout io.Writer) (*reportOut, error) {
-	if f.output == "" || f.output == "-" {
-		return &reportOut{w: stdout}, nil
-	}
-	tmp, err := os.CreateTemp(dirOf(f.output), ".pgverify-report-*")
-	if err != nil {
-		return nil, fmt.Errorf("cannot write --output %s: %w", f.output, err)
-	}
-	return &reportOut{w: tmp, tmp: tmp, path: f.output}, nil
-}
-
-// abort discards a partly written report file.
-func (r *reportOut) abort() {
-	if r.tmp != nil {
-		r.tmp.Close()
-		os.Remove(r.tmp.Name())
-	}
-}
-
-// finish renders the report and puts the file in place.
-func (r *reportOut) finish(render func(io.Writer) error) error {
-	if err := render(r.w); err != nil {
-		r.abort()
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if r.tmp == nil {
-		return nil
-	}
-	if err := r.tmp.Close(); err != nil {
-		os.Remove(r.tmp.Name())
-		return fmt.Errorf("writing --output %s: %w", r.path, err)
-	}
-	if err := os.Rename(r.tmp.Name(), r.path); err != nil {
-		os.Remove(r.tmp.Name())
-		return fmt.Errorf("writing --output %s: %w", r.path, err)
-	}
-	return nil
-}
-
-// write renders an already computed result: start, then finish.
-func (f *outputFlags) write(stdout io.Writer, render func(io.Writer) error) error {
-	out, err := f.start(stdout)
-	if err != nil {
-		return err
-	}
-	return out.finish(render)
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			if i == 0 {
-				return "/"
-			}
-			return p[:i]
-		}
-	}
-	return "."
 }

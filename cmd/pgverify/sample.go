@@ -81,7 +81,7 @@ Exit status: 0 no sampled row differs, 1 some differ, 2 could not verify.`,
 	return cmd
 }
 
-func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) error {
+func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) (err error) {
 	if cmd.Flags().Changed("percent") && (opts.Percent <= 0 || opts.Percent > 100) {
 		return flagErrorf("--percent must be above 0 and at most 100, got %g", opts.Percent)
 	}
@@ -116,6 +116,11 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 	if err != nil {
 		return err
 	}
+	out, err := opts.Out.start(opts.stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	if err := opts.Conn.checkPair(ctx); err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	if err := opts.Out.write(opts.stdout, func(w io.Writer) error { return report.Sample(w, opts.Out.format, res) }); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.Sample(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
 	switch {

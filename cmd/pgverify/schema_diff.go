@@ -44,7 +44,12 @@ compare.`,
 	return cmd
 }
 
-func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) error {
+func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) (err error) {
+	out, err := o.out.start(stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	src, dst, err := o.conn.connectPair(ctx, false)
 	if err != nil {
 		return err
@@ -57,7 +62,7 @@ func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) e
 		return err
 	}
 
-	if err := o.out.write(stdout, func(w io.Writer) error { return report.SchemaDiff(w, o.out.format, res) }); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.SchemaDiff(w, o.out.format, res) }); err != nil {
 		return err
 	}
 	if res.Errors() > 0 {

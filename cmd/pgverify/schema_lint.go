@@ -116,7 +116,12 @@ func (o *schemaLintOptions) validate(cmd *cobra.Command) error {
 	return nil
 }
 
-func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *schemaLintOptions) error {
+func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *schemaLintOptions) (err error) {
+	out, err := o.out.start(stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	opts := lint.Options{PGVersion: o.pgVersion, Ignore: o.ignore}
 	var res *lint.Result
 	if o.db != "" {
@@ -138,7 +143,7 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 			return err
 		}
 	}
-	err := o.out.write(stdout, func(w io.Writer) error {
+	err = out.finish(func(w io.Writer) error {
 		switch {
 		case o.fix:
 			return report.LintFixSQL(w, res)

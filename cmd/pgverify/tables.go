@@ -65,7 +65,7 @@ Exit status: 0 all tables equal, 1 differences found, 2 could not verify.`,
 	return cmd
 }
 
-func runTables(ctx context.Context, opts *TablesOptions) error {
+func runTables(ctx context.Context, opts *TablesOptions) (err error) {
 	if opts.Jobs < 1 || opts.Jobs > 64 {
 		return flagErrorf("--jobs must be between 1 and 64, got %d", opts.Jobs)
 	}
@@ -94,8 +94,8 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	if err != nil {
 		return err
 	}
+	defer func() { err = out.close(err) }()
 	if err := opts.Conn.checkPair(ctx); err != nil {
-		out.abort()
 		return err
 	}
 	var prog checksum.Progress
