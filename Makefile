@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build postgres test unit lint demo demo-clean bench clean
+.PHONY: all build postgres test fuzz unit lint demo demo-clean bench clean
 
 all: build
 
@@ -19,9 +19,15 @@ build:
 postgres:
 	@scripts/fetch-postgres.sh
 
-# Unit and integration tests against real PG 13/16/17 clusters.
+# Unit and integration tests against real PG 13/16/17 clusters, then 20s of
+# fuzzing DSN redaction (FUZZTIME=0 skips it; findings land in testdata/fuzz).
+FUZZTIME ?= 20s
 test: postgres lint
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	@if [ "$(FUZZTIME)" != "0" ]; then $(MAKE) --no-print-directory fuzz; fi
+
+fuzz:
+	$(GO) test ./internal/dbconn -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Tests that need no Postgres server.
 unit:

@@ -16,6 +16,12 @@ func TestRedact(t *testing.T) {
 		"host=db password='s3 cret' dbname=app":             "host=db password=xxxxx dbname=app",
 		"postgres://db/app?password=s3cret&sslmode=off":     "postgres://db/app?password=xxxxx&sslmode=off",
 		"postgres://bob@db/app":                             "postgres://bob@db/app",
+		"postgres://bob:x@db/app":                           "postgres://bob:xxxxx@db/app",
+		"postgres://bob:p@ss@db/app":                        "postgres://bob:xxxxx@db/app",
+		"host=db password=ab'cd dbname=app":                 "host=db password=xxxxx dbname=app",
+		`host=db password=a\ b dbname=app`:                  "host=db password=xxxxx dbname=app",
+		"x sslpassword=k3y y":                               "x sslpassword=xxxxx y",
+		"POSTGRES://bob:s3cret@db/app":                      "POSTGRES://bob:xxxxx@db/app",
 	}
 	for in, want := range cases {
 		if got := Redact(in); got != want {
