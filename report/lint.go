@@ -97,14 +97,29 @@ type LintCounts struct {
 	Errors     int `json:"errors"`
 	Warnings   int `json:"warnings"`
 	Suppressed int `json:"suppressed"`
+	// Verdict is findings (exit 1: errors, or warnings with --strict) or
+	// clean.
+	Outcome
 }
 
-// LintJSON renders the findings as one JSON document.
-func LintJSON(w io.Writer, r *lint.Result) error {
+// LintVerdict is findings when the lint fails (exit 1), else clean.
+func LintVerdict(r *lint.Result, strict bool) string {
+	if r.Failed(strict) {
+		return "findings"
+	}
+	return "clean"
+}
+
+// LintJSON renders the findings as one JSON document (verdict without
+// --strict).
+func LintJSON(w io.Writer, r *lint.Result) error { return LintJSONStrict(w, r, false) }
+
+// LintJSONStrict is LintJSON with the verdict of --strict when strict.
+func LintJSONStrict(w io.Writer, r *lint.Result, strict bool) error {
 	return writeJSON(w, LintReport{
 		Tool: "pgverify schema lint", Mode: r.Mode, Inputs: r.Inputs, PGVersion: r.PGVersion,
 		Functions: r.Functions,
-		Summary:   LintCounts{Errors: r.Errors(), Warnings: r.Warnings(), Suppressed: r.Suppressed},
+		Summary:   LintCounts{Errors: r.Errors(), Warnings: r.Warnings(), Suppressed: r.Suppressed, Outcome: NewOutcome(LintVerdict(r, strict))},
 		Findings:  r.Findings, Fixes: r.Fixes,
 	})
 }

@@ -24,7 +24,23 @@ func Preflight(w io.Writer, f Format, r *preflight.Result) error {
 	return PreflightText(w, r)
 }
 
-func PreflightJSON(w io.Writer, r *preflight.Result) error { return writeJSON(w, r) }
+func PreflightJSON(w io.Writer, r *preflight.Result) error {
+	return writeJSONWithSummary(w, r, preflightSummary{r.Summary, NewOutcome(PreflightVerdict(r))})
+}
+
+type preflightSummary struct {
+	preflight.Summary
+	Outcome
+}
+
+// PreflightVerdict is findings (a blocker or critical finding: exit 1) or
+// clean (warnings and info allowed).
+func PreflightVerdict(r *preflight.Result) string {
+	if r.Failed() {
+		return "findings"
+	}
+	return "clean"
+}
 
 // PreflightText writes a table of findings (severity, code, side, title,
 // objects), then each finding's objects, detail and remedy, then a summary.

@@ -19,7 +19,26 @@ func Sample(w io.Writer, f Format, r *sampler.Result) error {
 	return SampleText(w, r)
 }
 
-func SampleJSON(w io.Writer, r *sampler.Result) error { return writeJSON(w, r) }
+func SampleJSON(w io.Writer, r *sampler.Result) error {
+	return writeJSONWithSummary(w, r, sampleSummary{r.Summary, NewOutcome(SampleVerdict(r))})
+}
+
+type sampleSummary struct {
+	sampler.Summary
+	Outcome
+}
+
+// SampleVerdict is different (a sampled row differs: exit 1), unverified (a
+// table could not be sampled, or no row was: exit 2) or equal.
+func SampleVerdict(r *sampler.Result) string {
+	switch s := r.Summary; {
+	case r.HasDifferences():
+		return "different"
+	case r.Incomplete(), s.Tables == 0, s.Sampled == 0:
+		return "unverified"
+	}
+	return "equal"
+}
 
 // SampleText writes one line per table, the differing rows, and what the
 // sample proves.

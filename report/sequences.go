@@ -70,13 +70,13 @@ type SequencesItemJSON struct {
 // unsafe (exit 1: unsafe or missing remain) or unverified (exit 2: some
 // could not be read, or there was none to check).
 type SequencesSummaryJSON struct {
-	Sequences       int    `json:"sequences"`
-	Safe            int    `json:"safe"`
-	Unsafe          int    `json:"unsafe"`
-	Synced          int    `json:"synced"`
-	MissingOnTarget int    `json:"missing_on_target"`
-	Error           int    `json:"error"`
-	Verdict         string `json:"verdict"`
+	Sequences       int `json:"sequences"`
+	Safe            int `json:"safe"`
+	Unsafe          int `json:"unsafe"`
+	Synced          int `json:"synced"`
+	MissingOnTarget int `json:"missing_on_target"`
+	Error           int `json:"error"`
+	Outcome
 }
 
 // SequencesVerdict is safe, unsafe (a sequence can still hand out a used
@@ -124,7 +124,7 @@ func SequencesDocument(r *sequences.Result) SequencesJSON {
 	doc := SequencesJSON{
 		Sequences: []SequencesItemJSON{},
 		Summary: SequencesSummaryJSON{Sequences: s.Total, Safe: s.Safe, Unsafe: s.Unsafe, Synced: s.Synced,
-			MissingOnTarget: s.MissingOnTarget, Error: s.Error, Verdict: SequencesVerdict(s)},
+			MissingOnTarget: s.MissingOnTarget, Error: s.Error, Outcome: NewOutcome(SequencesVerdict(s))},
 		Margin: r.Margin,
 		Sync:   r.SyncRan,
 	}

@@ -15,10 +15,19 @@ const TablesShowDiffs = 10
 // Tables renders a `pgverify tables` result.
 func Tables(w io.Writer, f Format, res *checksum.Result) error {
 	if f == JSON {
-		return writeJSON(w, res)
+		return writeJSONWithSummary(w, res, tablesSummary{tablesSummaryFields{res.Summary}, NewOutcome(res.Summary.Verdict)})
 	}
 	return tablesText(w, res)
 }
+
+// tablesSummary is checksum.Summary, then Outcome: its verdict (one level
+// up) takes the place of checksum's, which is the same word.
+type tablesSummary struct {
+	tablesSummaryFields
+	Outcome
+}
+
+type tablesSummaryFields struct{ checksum.Summary }
 
 func tablesText(w io.Writer, res *checksum.Result) error {
 	rows := make([][]any, 0, len(res.Tables))

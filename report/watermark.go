@@ -47,12 +47,12 @@ type WatermarkTableJSON struct {
 // WatermarkSummaryJSON counts tables by status; Verdict is match (exit 0),
 // mismatch (exit 1) or unverified (exit 2, also when no table was checked).
 type WatermarkSummaryJSON struct {
-	Tables   int    `json:"tables"`
-	Match    int    `json:"match"`
-	Mismatch int    `json:"mismatch"`
-	Timeout  int    `json:"timeout"`
-	Error    int    `json:"error"`
-	Verdict  string `json:"verdict"`
+	Tables   int `json:"tables"`
+	Match    int `json:"match"`
+	Mismatch int `json:"mismatch"`
+	Timeout  int `json:"timeout"`
+	Error    int `json:"error"`
+	Outcome
 }
 
 // WatermarkVerdict is match, mismatch (rows lost or added: exit 1) or
@@ -73,7 +73,7 @@ func WatermarkDocument(r *watermark.Result) WatermarkJSON {
 	s := r.Summary()
 	doc := WatermarkJSON{
 		Summary: WatermarkSummaryJSON{Tables: s.Total, Match: s.Match, Mismatch: s.Mismatch, Timeout: s.Timeout,
-			Error: s.Error, Verdict: WatermarkVerdict(s)},
+			Error: s.Error, Outcome: NewOutcome(WatermarkVerdict(s))},
 		SourceLSN:    r.SourceLSN,
 		TrackedSlots: watermarkStrings(r.Slots),
 		TimeoutMS:    r.Timeout.Milliseconds(),

@@ -148,7 +148,7 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 		case o.fix:
 			return report.LintFixSQL(w, res)
 		case o.out.format == report.JSON:
-			return report.LintJSON(w, res)
+			return report.LintJSONStrict(w, res, o.strict)
 		case o.out.format == report.SARIF:
 			return report.LintSARIF(w, res)
 		}
