@@ -103,7 +103,7 @@ func SampleText(w io.Writer, r *sampler.Result) error {
 		fmt.Fprintf(&b, "%s could not be sampled: see STATUS\n", sampleTables(s.Errors))
 	}
 	if rep := r.Replication; rep != nil {
-		fmt.Fprintf(&b, "live replication: subscription %s (slot %s); ", strings.Join(rep.Subscriptions, ", "), strings.Join(rep.Slots, ", "))
+		fmt.Fprintf(&b, "live replication: subscription %s (slot %s); ", Clean(strings.Join(rep.Subscriptions, ", ")), Clean(strings.Join(rep.Slots, ", ")))
 		switch {
 		case rep.Rounds == 0 && s.Differing > 0:
 			b.WriteString("differing rows were not re-checked (--rechecks 0)\n")

@@ -174,7 +174,7 @@ func schemaDiffValue(ew *schemaDiffWriter, side string, v *string) {
 	}
 	ew.printf("    %s:\n", side)
 	for _, l := range lines {
-		ew.printf("      | %s\n", l)
+		ew.printLine("      | ", l)
 	}
 }
 
@@ -194,6 +194,12 @@ type schemaDiffWriter struct {
 
 func (e *schemaDiffWriter) printf(format string, a ...any) {
 	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, a...)
+		_, e.err = fmt.Fprintf(e.w, format, cleanAll(a)...)
+	}
+}
+
+func (e *schemaDiffWriter) printLine(prefix string, l string) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, "%s%s\n", prefix, cleanText(l))
 	}
 }

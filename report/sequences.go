@@ -220,16 +220,16 @@ func Sequences(w io.Writer, f Format, r *sequences.Result) error {
 		if q.Detail == "" && len(q.Notes) == 0 && q.Status != sequences.Synced {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s: %s", q.Display, q.Status)
+		fmt.Fprintf(&b, "\n%s: %s", Clean(q.Display), q.Status)
 		switch {
 		case q.Status == sequences.Synced:
 			fmt.Fprintf(&b, ": moved from %s to %s", val(q.Before), val(q.After))
 		case q.Detail != "":
-			b.WriteString(": " + q.Detail)
+			b.WriteString(": " + Clean(q.Detail))
 		}
 		b.WriteString("\n")
 		for _, n := range q.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			fmt.Fprintf(&b, "  note: %s\n", Clean(n))
 		}
 	}
 	s := r.Summary()

@@ -49,19 +49,19 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 		var b strings.Builder
 		switch t.Status {
 		case checksum.StatusMissingOnTarget:
-			fmt.Fprintf(&b, "\n%s: table exists on the source only\n", t.Table)
+			fmt.Fprintf(&b, "\n%s: table exists on the source only\n", Clean(t.Table))
 		case checksum.StatusMissingOnSource:
-			fmt.Fprintf(&b, "\n%s: table exists on the target only\n", t.Table)
+			fmt.Fprintf(&b, "\n%s: table exists on the target only\n", Clean(t.Table))
 		case checksum.StatusError:
-			fmt.Fprintf(&b, "\n%s: could not verify: %s\n", t.Table, t.Error)
+			fmt.Fprintf(&b, "\n%s: could not verify: %s\n", Clean(t.Table), Clean(t.Error))
 		case checksum.StatusMatch:
-			fmt.Fprintf(&b, "\n%s: match\n", t.Table)
+			fmt.Fprintf(&b, "\n%s: match\n", Clean(t.Table))
 		default:
 			n := fmt.Sprint(len(t.Differences))
 			if t.DifferencesTruncated {
 				n = "more than " + n
 			}
-			fmt.Fprintf(&b, "\n%s: %s, %s difference(s)", t.Table, t.Status, n)
+			fmt.Fprintf(&b, "\n%s: %s, %s difference(s)", Clean(t.Table), t.Status, n)
 			if t.Rechecks > 0 {
 				fmt.Fprintf(&b, " after %d re-check(s)", t.Rechecks)
 			}
@@ -71,15 +71,15 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 					fmt.Fprintf(&b, "  ... %d more (use --format json for all)\n", len(t.Differences)-i)
 					break
 				}
-				fmt.Fprintf(&b, "  %-8s %s", d.Kind, d.Key.String())
+				fmt.Fprintf(&b, "  %-8s %s", d.Kind, Clean(d.Key.String()))
 				if len(d.Columns) > 0 {
-					fmt.Fprintf(&b, "  columns: %s", strings.Join(d.Columns, ", "))
+					fmt.Fprintf(&b, "  columns: %s", Clean(strings.Join(d.Columns, ", ")))
 				}
 				b.WriteString("\n")
 			}
 		}
 		for _, n := range t.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			fmt.Fprintf(&b, "  note: %s\n", Clean(n))
 		}
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return err
@@ -105,7 +105,7 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 	if s.CatchUpWaitMS >= 1000 {
 		wait = fmt.Sprintf(", %s waiting for the subscriber to catch up", time.Duration(s.CatchUpWaitMS*int64(time.Millisecond)).Round(100*time.Millisecond))
 	}
-	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s%s)\n", verdict, s.SourceVersion, s.TargetVersion,
-		s.SnapshotLSN, time.Duration(s.DurationMS*int64(time.Millisecond)), wait)
+	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s%s)\n", verdict, Clean(s.SourceVersion), Clean(s.TargetVersion),
+		Clean(s.SnapshotLSN), time.Duration(s.DurationMS*int64(time.Millisecond)), wait)
 	return err
 }

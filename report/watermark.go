@@ -121,16 +121,16 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 		if t.Detail == "" && len(t.Warnings) == 0 && len(t.Notes) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s (%s): %s", t.Table, t.Column, t.Status)
+		fmt.Fprintf(&b, "\n%s (%s): %s", Clean(t.Table), Clean(t.Column), t.Status)
 		if t.Detail != "" {
-			b.WriteString(": " + t.Detail)
+			b.WriteString(": " + Clean(t.Detail))
 		}
 		b.WriteString("\n")
 		for _, x := range t.Warnings {
-			fmt.Fprintf(&b, "  warning: %s\n", x)
+			fmt.Fprintf(&b, "  warning: %s\n", Clean(x))
 		}
 		for _, x := range t.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", x)
+			fmt.Fprintf(&b, "  note: %s\n", Clean(x))
 		}
 	}
 	s := r.Summary()
@@ -151,9 +151,9 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 	}
 	conf := "no replication slot visible: catch-up judged by stable counts"
 	if len(r.Slots) > 0 {
-		conf = "catch-up confirmed by slot " + strings.Join(r.Slots, ", ")
+		conf = "catch-up confirmed by slot " + Clean(strings.Join(r.Slots, ", "))
 	}
-	fmt.Fprintf(&b, "\n%s (source LSN %s, %s)\n", verdict, r.SourceLSN, conf)
+	fmt.Fprintf(&b, "\n%s (source LSN %s, %s)\n", verdict, Clean(r.SourceLSN), conf)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -185,7 +185,7 @@ func WatermarkProgress(w io.Writer) func(watermark.Progress) {
 		if p.Phase == watermark.PhaseSettling {
 			what = "counts differ, counting again"
 		}
-		fmt.Fprintf(w, "\r\033[K[%d/%d] %s (%s): %s (%s of %s)", p.Index, p.Total, p.Table, p.Column, what,
+		fmt.Fprintf(w, "\r\033[K[%d/%d] %s (%s): %s (%s of %s)", p.Index, p.Total, Clean(p.Table), Clean(p.Column), what,
 			p.Waited.Round(time.Second), p.Timeout.Round(time.Second))
 		drawn = true
 	}

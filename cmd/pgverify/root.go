@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgverify/pgverify/internal/dbconn"
+	"github.com/pgverify/pgverify/report"
 )
 
 // Exit codes, the contract documented in README.md.
@@ -58,6 +59,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
+	msg = report.Clean(msg) // names and server messages may hold escape sequences
 	fmt.Fprintln(stderr, "pgverify: "+msg)
 	var fe *flagError
 	if errors.As(err, &fe) || isCobraUsageError(err) {
