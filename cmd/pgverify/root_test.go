@@ -12,6 +12,8 @@ func TestUnknownSubcommand(t *testing.T) {
 		{"schema", "lnt", "dump.sql"},
 		{"schema", "dif"},
 		{"tabels"},
+		{"help", "lnt"},
+		{"help", "schema", "lnt"},
 	} {
 		code, stdout, stderr := runCLI(args...)
 		if code != exitError {
@@ -24,6 +26,9 @@ func TestUnknownSubcommand(t *testing.T) {
 	}
 	if _, _, stderr := runCLI("schema", "lnt"); !strings.Contains(stderr, "did you mean lint?") {
 		t.Errorf("no suggestion: %q", stderr)
+	}
+	if code, stdout, _ := runCLI("help", "schema", "lint"); code != exitOK || !strings.Contains(stdout, "search_path") {
+		t.Errorf("pgverify help schema lint: exit %d, %q", code, stdout)
 	}
 	// The bare group still shows its help.
 	if code, stdout, _ := runCLI("schema"); code != exitOK || !strings.Contains(stdout, "lint") {
