@@ -44,6 +44,7 @@ func TestNothingVerified(t *testing.T) {
 		{[]string{"tables"}, `no tables to verify: the source database "postgres" has no tables; check the database name in --source`},
 		{[]string{"sample"}, `no tables to verify: the source database "postgres" has no tables`},
 		{[]string{"sequences"}, `no sequences to check: neither side of database "postgres" has one`},
+		{[]string{"schema", "diff"}, `nothing to compare: neither side of database "postgres" holds a table, view, function, type or sequence`},
 	} {
 		code, stdout, stderr := runCLI(append(c.args, "--source", noDB(s), "--target", noDB(d))...)
 		if code != exitError {
