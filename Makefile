@@ -3,14 +3,15 @@ GO        ?= go
 BIN       := bin/pgverify
 PKGS      := ./...
 TEST_FLAGS ?= -count=1 -timeout 28m
-# pgverify --version: the version and commit, whatever GOFLAGS says about -buildvcs.
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build postgres test fuzz unit lint demo demo-clean bench clean
 
 all: build
+
+# pgverify --version: the version and commit, whatever GOFLAGS says about -buildvcs.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pgverify
