@@ -26,7 +26,7 @@ func TestNothingVerified(t *testing.T) {
 		{[]string{"tables", "--exclude", "*.*"}, "no tables selected: --exclude '*.*' excluded all 3 table(s); check --table/--exclude"},
 		{[]string{"tables", "--table", "public.*", "--exclude", "public.*"}, "no tables selected: --exclude 'public.*' excluded all 3 table(s) --table 'public.*' selected"},
 		{[]string{"sample", "--exclude", "*.*"}, "no tables selected: --exclude '*.*' excluded all 3 table(s)"},
-		{[]string{"sample", "--table", "public.nokey"}, "nothing sampled: all 1 table(s) were skipped (no primary key)"},
+		{[]string{"sample", "--table", "public.nokey"}, "nothing sampled: all 1 table(s) were skipped (no key to look rows up by"},
 		{[]string{"sample", "--table", "public.empty"}, "nothing sampled: 0 rows drawn from 1 table(s)"},
 		{[]string{"watermark", "-t", "public.orders", "-c", "id", "--exclude", "public.*"}, "--exclude leaves no table to check"}, // already refused by watermark,
 		{[]string{"sequences", "--exclude", "*.*"}, "no sequences selected: --exclude '*.*'; check --sequence/--exclude"},

@@ -166,7 +166,7 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) (er
 	case res.Summary.Tables == 0:
 		return opts.Conn.noTablesError(ctx, sel, "--table")
 	case res.Summary.Skipped == res.Summary.Tables:
-		return fmt.Errorf("nothing sampled: all %d table(s) were skipped (no primary key); compare them with pgverify tables", res.Summary.Tables)
+		return fmt.Errorf("nothing sampled: all %d table(s) were skipped (no key to look rows up by, see the report); compare them with pgverify tables", res.Summary.Tables)
 	case res.Summary.Sampled == 0:
 		return fmt.Errorf("nothing sampled: 0 rows drawn from %d table(s) (empty, or --percent too small); raise --rows or --percent, or use pgverify tables", res.Summary.Tables-res.Summary.Skipped)
 	}
