@@ -90,6 +90,21 @@ func TestOutputDestinations(t *testing.T) {
 		}
 	})
 
+	t.Run("character device", func(t *testing.T) {
+		// A private copy of /dev/null (char 1:3): what -o /dev/null was
+		// replaced with as root, without risking the machine's own.
+		dev := filepath.Join(dir, "null")
+		if err := syscall.Mknod(dev, syscall.S_IFCHR|0o666, int(1<<8|3)); err != nil {
+			t.Skip("cannot create a device node here:", err)
+		}
+		if code, _, stderr := runCLI("schema", "lint", in, "-o", dev); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if st, err := os.Lstat(dev); err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+			t.Errorf("the device was replaced by a %v (%v)", st.Mode(), err)
+		}
+	})
+
 	t.Run("new file respects the umask", func(t *testing.T) {
 		old := syscall.Umask(0o022)
 		defer syscall.Umask(old)
