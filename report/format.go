@@ -87,7 +87,7 @@ func newTable(w io.Writer, header ...any) *tablewriter.Table {
 func Table(w io.Writer, header []any, rows [][]any) error {
 	t := newTable(w, header...)
 	for _, r := range rows {
-		if err := t.Append(r...); err != nil {
+		if err := t.Append(cleanAll(r)...); err != nil {
 			return err
 		}
 	}

@@ -15,16 +15,16 @@ import (
 // is the function, with the line and column inside its body.
 func LintText(w io.Writer, r *lint.Result) error {
 	for _, f := range r.Findings {
-		if _, err := fmt.Fprintf(w, "%s: %s %s %s\n", LintLocation(f), f.Code, f.Severity, f.Message); err != nil {
+		if _, err := fmt.Fprintf(w, "%s: %s %s %s\n", cleanAll([]any{LintLocation(f), f.Code, f.Severity, f.Message})...); err != nil {
 			return err
 		}
 		if len(f.Chain) > 0 {
-			if _, err := fmt.Fprintf(w, "    via: %s\n", strings.Join(f.Chain, " → ")); err != nil {
+			if _, err := fmt.Fprintf(w, "    via: %s\n", Clean(strings.Join(f.Chain, " → "))); err != nil {
 				return err
 			}
 		}
 		if f.Fix != "" {
-			if _, err := fmt.Fprintf(w, "    fix: %s\n", f.Fix); err != nil {
+			if _, err := fmt.Fprintf(w, "    fix: %s\n", Clean(f.Fix)); err != nil {
 				return err
 			}
 		}
@@ -66,7 +66,7 @@ func LintSummary(r *lint.Result) string {
 	}
 	fmt.Fprintf(&b, "; %d %s checked", r.Functions, plural(r.Functions, "function", "functions"))
 	if r.Mode == "database" {
-		fmt.Fprintf(&b, " in database %s against its own pg_catalog (PostgreSQL %d)", strings.Join(r.Inputs, ", "), r.PGVersion)
+		fmt.Fprintf(&b, " in database %s against its own pg_catalog (PostgreSQL %d)", Clean(strings.Join(r.Inputs, ", ")), r.PGVersion)
 	} else {
 		fmt.Fprintf(&b, " in %d %s against PostgreSQL %d's pg_catalog", len(r.Inputs), plural(len(r.Inputs), "file", "files"), r.PGVersion)
 	}
@@ -97,14 +97,29 @@ type LintCounts struct {
 	Errors     int `json:"errors"`
 	Warnings   int `json:"warnings"`
 	Suppressed int `json:"suppressed"`
+	// Verdict is findings (exit 1: errors, or warnings with --strict) or
+	// clean.
+	Outcome
 }
 
-// LintJSON renders the findings as one JSON document.
-func LintJSON(w io.Writer, r *lint.Result) error {
+// LintVerdict is findings when the lint fails (exit 1), else clean.
+func LintVerdict(r *lint.Result, strict bool) string {
+	if r.Failed(strict) {
+		return "findings"
+	}
+	return "clean"
+}
+
+// LintJSON renders the findings as one JSON document (verdict without
+// --strict).
+func LintJSON(w io.Writer, r *lint.Result) error { return LintJSONStrict(w, r, false) }
+
+// LintJSONStrict is LintJSON with the verdict of --strict when strict.
+func LintJSONStrict(w io.Writer, r *lint.Result, strict bool) error {
 	return writeJSON(w, LintReport{
 		Tool: "pgverify schema lint", Mode: r.Mode, Inputs: r.Inputs, PGVersion: r.PGVersion,
 		Functions: r.Functions,
-		Summary:   LintCounts{Errors: r.Errors(), Warnings: r.Warnings(), Suppressed: r.Suppressed},
+		Summary:   LintCounts{Errors: r.Errors(), Warnings: r.Warnings(), Suppressed: r.Suppressed, Outcome: NewOutcome(LintVerdict(r, strict))},
 		Findings:  r.Findings, Fixes: r.Fixes,
 	})
 }
@@ -124,9 +139,11 @@ func LintFixSQL(w io.Writer, r *lint.Result) error {
 		b.WriteString("BEGIN;\n")
 	}
 	for _, f := range r.Fixes {
-		fmt.Fprintf(&b, "\n-- %s: %s\n", f.Object, strings.Join(f.Codes, ", "))
+		// Comments: a newline in a name must not end the comment and
+		// turn the rest into SQL.
+		fmt.Fprintf(&b, "\n-- %s: %s\n", Clean(f.Object), strings.Join(f.Codes, ", "))
 		for _, n := range f.Notes {
-			fmt.Fprintf(&b, "-- note: %s\n", n)
+			fmt.Fprintf(&b, "-- note: %s\n", Clean(n))
 		}
 		b.WriteString(f.SQL + "\n")
 	}

@@ -24,14 +24,30 @@ func Preflight(w io.Writer, f Format, r *preflight.Result) error {
 	return PreflightText(w, r)
 }
 
-func PreflightJSON(w io.Writer, r *preflight.Result) error { return writeJSON(w, r) }
+func PreflightJSON(w io.Writer, r *preflight.Result) error {
+	return writeJSONWithSummary(w, r, preflightSummary{r.Summary, NewOutcome(PreflightVerdict(r))})
+}
+
+type preflightSummary struct {
+	preflight.Summary
+	Outcome
+}
+
+// PreflightVerdict is findings (a blocker or critical finding: exit 1) or
+// clean (warnings and info allowed).
+func PreflightVerdict(r *preflight.Result) string {
+	if r.Failed() {
+		return "findings"
+	}
+	return "clean"
+}
 
 // PreflightText writes a table of findings (severity, code, side, title,
 // objects), then each finding's objects, detail and remedy, then a summary.
 func PreflightText(w io.Writer, r *preflight.Result) error {
-	head := fmt.Sprintf("pgverify preflight: source PostgreSQL %d (%s)", r.Source.Major, r.Source.Version)
+	head := fmt.Sprintf("pgverify preflight: source PostgreSQL %d (%s)", r.Source.Major, Clean(r.Source.Version))
 	if r.Target != nil {
-		head += fmt.Sprintf(", target PostgreSQL %d (%s)", r.Target.Major, r.Target.Version)
+		head += fmt.Sprintf(", target PostgreSQL %d (%s)", r.Target.Major, Clean(r.Target.Version))
 	}
 	if _, err := fmt.Fprintln(w, head); err != nil {
 		return err
@@ -49,15 +65,15 @@ func PreflightText(w io.Writer, r *preflight.Result) error {
 		}
 		var b strings.Builder
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "\n%s %s (%s): %s\n", f.Code, f.Severity, f.Side, f.Title)
+			fmt.Fprintf(&b, "\n%s %s (%s): %s\n", cleanAll([]any{f.Code, f.Severity, f.Side, f.Title})...)
 			if len(f.Objects) > 0 {
-				fmt.Fprintf(&b, "  objects: %s\n", preflightObjects(f.Objects, preflightDetailObjects))
+				fmt.Fprintf(&b, "  objects: %s\n", Clean(preflightObjects(f.Objects, preflightDetailObjects)))
 			}
 			for _, l := range strings.Split(f.Detail, "\n") {
-				fmt.Fprintf(&b, "  %s\n", l)
+				fmt.Fprintf(&b, "  %s\n", Clean(l))
 			}
 			if f.Remedy != "" {
-				fmt.Fprintf(&b, "  remedy: %s\n", f.Remedy)
+				fmt.Fprintf(&b, "  remedy: %s\n", Clean(f.Remedy))
 			}
 		}
 		if _, err := io.WriteString(w, b.String()); err != nil {
@@ -72,7 +88,7 @@ func PreflightText(w io.Writer, r *preflight.Result) error {
 	line := fmt.Sprintf("\n%s, %s, %s, %s: %s\n",
 		preflightPlural(s.Blocker, "blocker"), preflightPlural(s.Critical, "critical"), preflightPlural(s.Warning, "warning"), preflightPlural(s.Info, "info"), verdict)
 	if len(r.Ignored) > 0 {
-		line += "ignored: " + strings.Join(r.Ignored, ", ") + "\n"
+		line += "ignored: " + Clean(strings.Join(r.Ignored, ", ")) + "\n"
 	}
 	_, err := io.WriteString(w, line)
 	return err

@@ -56,12 +56,16 @@ func TestPreflightJSON(t *testing.T) {
 			Code, Severity, Title, Side, Detail, Remedy string
 			Objects                                     []string
 		}
-		Summary map[string]int
+		Summary struct {
+			Critical int
+			Verdict  string
+			ExitCode int `json:"exit_code"`
+		}
 	}
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Findings[0].Severity != "blocker" || doc.Summary["critical"] != 1 || len(doc.Findings[1].Objects) != 4 {
+	if doc.Findings[0].Severity != "blocker" || doc.Summary.Critical != 1 || doc.Summary.Verdict != "findings" || doc.Summary.ExitCode != 1 || len(doc.Findings[1].Objects) != 4 {
 		t.Fatalf("unexpected JSON shape: %s", b.String())
 	}
 }

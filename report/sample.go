@@ -19,7 +19,26 @@ func Sample(w io.Writer, f Format, r *sampler.Result) error {
 	return SampleText(w, r)
 }
 
-func SampleJSON(w io.Writer, r *sampler.Result) error { return writeJSON(w, r) }
+func SampleJSON(w io.Writer, r *sampler.Result) error {
+	return writeJSONWithSummary(w, r, sampleSummary{r.Summary, NewOutcome(SampleVerdict(r))})
+}
+
+type sampleSummary struct {
+	sampler.Summary
+	Outcome
+}
+
+// SampleVerdict is different (a sampled row differs: exit 1), unverified (a
+// table could not be sampled, or no row was: exit 2) or equal.
+func SampleVerdict(r *sampler.Result) string {
+	switch s := r.Summary; {
+	case r.HasDifferences():
+		return "different"
+	case r.Incomplete(), s.Tables == 0, s.Sampled == 0:
+		return "unverified"
+	}
+	return "equal"
+}
 
 // SampleText writes one line per table, the differing rows, and what the
 // sample proves.
@@ -84,7 +103,7 @@ func SampleText(w io.Writer, r *sampler.Result) error {
 		fmt.Fprintf(&b, "%s could not be sampled: see STATUS\n", sampleTables(s.Errors))
 	}
 	if rep := r.Replication; rep != nil {
-		fmt.Fprintf(&b, "live replication: subscription %s (slot %s); ", strings.Join(rep.Subscriptions, ", "), strings.Join(rep.Slots, ", "))
+		fmt.Fprintf(&b, "live replication: subscription %s (slot %s); ", Clean(strings.Join(rep.Subscriptions, ", ")), Clean(strings.Join(rep.Slots, ", ")))
 		switch {
 		case rep.Rounds == 0 && s.Differing > 0:
 			b.WriteString("differing rows were not re-checked (--rechecks 0)\n")

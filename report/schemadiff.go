@@ -25,6 +25,9 @@ type SchemaDiffDoc struct {
 type SchemaDiffSummary struct {
 	Errors  int `json:"errors"`
 	Notices int `json:"notices"`
+	// Verdict is different when an error-severity difference exists
+	// (exit 1), else equal (notices allowed).
+	Outcome
 }
 
 // SchemaDiffDifference is one difference. Source and Target are null when
@@ -46,13 +49,22 @@ type SchemaDiffCount struct {
 	Target     int    `json:"target"`
 }
 
+// SchemaDiffVerdict is different (an error-severity difference: exit 1) or
+// equal.
+func SchemaDiffVerdict(r *diff.Result) string {
+	if r.Errors() > 0 {
+		return "different"
+	}
+	return "equal"
+}
+
 // NewSchemaDiffDoc converts a result to its JSON document.
 func NewSchemaDiffDoc(r *diff.Result) SchemaDiffDoc {
 	doc := SchemaDiffDoc{
 		SourceServer: r.Source,
 		TargetServer: r.Target,
 		Privileges:   r.Privileges,
-		Summary:      SchemaDiffSummary{Errors: r.Errors(), Notices: r.Notices()},
+		Summary:      SchemaDiffSummary{Errors: r.Errors(), Notices: r.Notices(), Outcome: NewOutcome(SchemaDiffVerdict(r))},
 		Differences:  make([]SchemaDiffDifference, 0, len(r.Differences)),
 		Compared:     make([]SchemaDiffCount, 0, len(r.Compared)),
 		Notes:        append([]string{}, r.Notes...),
@@ -162,7 +174,7 @@ func schemaDiffValue(ew *schemaDiffWriter, side string, v *string) {
 	}
 	ew.printf("    %s:\n", side)
 	for _, l := range lines {
-		ew.printf("      | %s\n", l)
+		ew.printLine("      | ", l)
 	}
 }
 
@@ -182,6 +194,12 @@ type schemaDiffWriter struct {
 
 func (e *schemaDiffWriter) printf(format string, a ...any) {
 	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, a...)
+		_, e.err = fmt.Fprintf(e.w, format, cleanAll(a)...)
+	}
+}
+
+func (e *schemaDiffWriter) printLine(prefix string, l string) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, "%s%s\n", prefix, cleanText(l))
 	}
 }

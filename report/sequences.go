@@ -67,15 +67,16 @@ type SequencesItemJSON struct {
 }
 
 // SequencesSummaryJSON counts sequences by status. Verdict is safe (exit 0),
-// unsafe (exit 1: unsafe or missing remain) or unverified (exit 2).
+// unsafe (exit 1: unsafe or missing remain) or unverified (exit 2: some
+// could not be read, or there was none to check).
 type SequencesSummaryJSON struct {
-	Sequences       int    `json:"sequences"`
-	Safe            int    `json:"safe"`
-	Unsafe          int    `json:"unsafe"`
-	Synced          int    `json:"synced"`
-	MissingOnTarget int    `json:"missing_on_target"`
-	Error           int    `json:"error"`
-	Verdict         string `json:"verdict"`
+	Sequences       int `json:"sequences"`
+	Safe            int `json:"safe"`
+	Unsafe          int `json:"unsafe"`
+	Synced          int `json:"synced"`
+	MissingOnTarget int `json:"missing_on_target"`
+	Error           int `json:"error"`
+	Outcome
 }
 
 // SequencesVerdict is safe, unsafe (a sequence can still hand out a used
@@ -85,7 +86,7 @@ func SequencesVerdict(s sequences.Summary) string {
 	switch {
 	case s.Findings() > 0:
 		return "unsafe"
-	case s.Error > 0:
+	case s.Error > 0, s.Total == 0: // nothing checked proves nothing
 		return "unverified"
 	}
 	return "safe"
@@ -123,7 +124,7 @@ func SequencesDocument(r *sequences.Result) SequencesJSON {
 	doc := SequencesJSON{
 		Sequences: []SequencesItemJSON{},
 		Summary: SequencesSummaryJSON{Sequences: s.Total, Safe: s.Safe, Unsafe: s.Unsafe, Synced: s.Synced,
-			MissingOnTarget: s.MissingOnTarget, Error: s.Error, Verdict: SequencesVerdict(s)},
+			MissingOnTarget: s.MissingOnTarget, Error: s.Error, Outcome: NewOutcome(SequencesVerdict(s))},
 		Margin: r.Margin,
 		Sync:   r.SyncRan,
 	}
@@ -219,16 +220,16 @@ func Sequences(w io.Writer, f Format, r *sequences.Result) error {
 		if q.Detail == "" && len(q.Notes) == 0 && q.Status != sequences.Synced {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s: %s", q.Display, q.Status)
+		fmt.Fprintf(&b, "\n%s: %s", Clean(q.Display), q.Status)
 		switch {
 		case q.Status == sequences.Synced:
 			fmt.Fprintf(&b, ": moved from %s to %s", val(q.Before), val(q.After))
 		case q.Detail != "":
-			b.WriteString(": " + q.Detail)
+			b.WriteString(": " + Clean(q.Detail))
 		}
 		b.WriteString("\n")
 		for _, n := range q.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			fmt.Fprintf(&b, "  note: %s\n", Clean(n))
 		}
 	}
 	s := r.Summary()
@@ -261,6 +262,9 @@ func Sequences(w io.Writer, f Format, r *sequences.Result) error {
 		}
 	default:
 		verdict = fmt.Sprintf("unverified: %d of %d sequence(s) could not be read", s.Error, s.Total)
+		if s.Total == 0 {
+			verdict = "unverified: no sequences to check"
+		}
 	}
 	b.WriteString("\n" + verdict + "\n")
 	_, err := io.WriteString(w, b.String())

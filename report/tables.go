@@ -15,10 +15,19 @@ const TablesShowDiffs = 10
 // Tables renders a `pgverify tables` result.
 func Tables(w io.Writer, f Format, res *checksum.Result) error {
 	if f == JSON {
-		return writeJSON(w, res)
+		return writeJSONWithSummary(w, res, tablesSummary{tablesSummaryFields{res.Summary}, NewOutcome(res.Summary.Verdict)})
 	}
 	return tablesText(w, res)
 }
+
+// tablesSummary is checksum.Summary, then Outcome: its verdict (one level
+// up) takes the place of checksum's, which is the same word.
+type tablesSummary struct {
+	tablesSummaryFields
+	Outcome
+}
+
+type tablesSummaryFields struct{ checksum.Summary }
 
 func tablesText(w io.Writer, res *checksum.Result) error {
 	rows := make([][]any, 0, len(res.Tables))
@@ -40,19 +49,19 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 		var b strings.Builder
 		switch t.Status {
 		case checksum.StatusMissingOnTarget:
-			fmt.Fprintf(&b, "\n%s: table exists on the source only\n", t.Table)
+			fmt.Fprintf(&b, "\n%s: table exists on the source only\n", Clean(t.Table))
 		case checksum.StatusMissingOnSource:
-			fmt.Fprintf(&b, "\n%s: table exists on the target only\n", t.Table)
+			fmt.Fprintf(&b, "\n%s: table exists on the target only\n", Clean(t.Table))
 		case checksum.StatusError:
-			fmt.Fprintf(&b, "\n%s: could not verify: %s\n", t.Table, t.Error)
+			fmt.Fprintf(&b, "\n%s: could not verify: %s\n", Clean(t.Table), Clean(t.Error))
 		case checksum.StatusMatch:
-			fmt.Fprintf(&b, "\n%s: match\n", t.Table)
+			fmt.Fprintf(&b, "\n%s: match\n", Clean(t.Table))
 		default:
 			n := fmt.Sprint(len(t.Differences))
 			if t.DifferencesTruncated {
 				n = "more than " + n
 			}
-			fmt.Fprintf(&b, "\n%s: %s, %s difference(s)", t.Table, t.Status, n)
+			fmt.Fprintf(&b, "\n%s: %s, %s difference(s)", Clean(t.Table), t.Status, n)
 			if t.Rechecks > 0 {
 				fmt.Fprintf(&b, " after %d re-check(s)", t.Rechecks)
 			}
@@ -62,15 +71,15 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 					fmt.Fprintf(&b, "  ... %d more (use --format json for all)\n", len(t.Differences)-i)
 					break
 				}
-				fmt.Fprintf(&b, "  %-8s %s", d.Kind, d.Key.String())
+				fmt.Fprintf(&b, "  %-8s %s", d.Kind, Clean(d.Key.String()))
 				if len(d.Columns) > 0 {
-					fmt.Fprintf(&b, "  columns: %s", strings.Join(d.Columns, ", "))
+					fmt.Fprintf(&b, "  columns: %s", Clean(strings.Join(d.Columns, ", ")))
 				}
 				b.WriteString("\n")
 			}
 		}
 		for _, n := range t.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			fmt.Fprintf(&b, "  note: %s\n", Clean(n))
 		}
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return err
@@ -85,6 +94,9 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 		verdict = fmt.Sprintf("different: %d of %d table(s) differ", s.Tables-s.Match-s.Errors, s.Tables)
 	default:
 		verdict = fmt.Sprintf("unverified: %d of %d table(s) could not be verified", s.Errors, s.Tables)
+		if s.Tables == 0 {
+			verdict = "unverified: no tables selected"
+		}
 	}
 	if s.Errors > 0 && s.Verdict != checksum.VerdictUnverified {
 		verdict += fmt.Sprintf(", %d could not be verified", s.Errors)
@@ -93,7 +105,7 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 	if s.CatchUpWaitMS >= 1000 {
 		wait = fmt.Sprintf(", %s waiting for the subscriber to catch up", time.Duration(s.CatchUpWaitMS*int64(time.Millisecond)).Round(100*time.Millisecond))
 	}
-	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s%s)\n", verdict, s.SourceVersion, s.TargetVersion,
-		s.SnapshotLSN, time.Duration(s.DurationMS*int64(time.Millisecond)), wait)
+	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s%s)\n", verdict, Clean(s.SourceVersion), Clean(s.TargetVersion),
+		Clean(s.SnapshotLSN), time.Duration(s.DurationMS*int64(time.Millisecond)), wait)
 	return err
 }

@@ -45,14 +45,14 @@ type WatermarkTableJSON struct {
 }
 
 // WatermarkSummaryJSON counts tables by status; Verdict is match (exit 0),
-// mismatch (exit 1) or unverified (exit 2).
+// mismatch (exit 1) or unverified (exit 2, also when no table was checked).
 type WatermarkSummaryJSON struct {
-	Tables   int    `json:"tables"`
-	Match    int    `json:"match"`
-	Mismatch int    `json:"mismatch"`
-	Timeout  int    `json:"timeout"`
-	Error    int    `json:"error"`
-	Verdict  string `json:"verdict"`
+	Tables   int `json:"tables"`
+	Match    int `json:"match"`
+	Mismatch int `json:"mismatch"`
+	Timeout  int `json:"timeout"`
+	Error    int `json:"error"`
+	Outcome
 }
 
 // WatermarkVerdict is match, mismatch (rows lost or added: exit 1) or
@@ -62,7 +62,7 @@ func WatermarkVerdict(s watermark.Summary) string {
 	switch {
 	case s.Mismatch > 0:
 		return "mismatch"
-	case s.Timeout+s.Error > 0:
+	case s.Timeout+s.Error > 0, s.Total == 0: // nothing checked proves nothing
 		return "unverified"
 	}
 	return "match"
@@ -73,7 +73,7 @@ func WatermarkDocument(r *watermark.Result) WatermarkJSON {
 	s := r.Summary()
 	doc := WatermarkJSON{
 		Summary: WatermarkSummaryJSON{Tables: s.Total, Match: s.Match, Mismatch: s.Mismatch, Timeout: s.Timeout,
-			Error: s.Error, Verdict: WatermarkVerdict(s)},
+			Error: s.Error, Outcome: NewOutcome(WatermarkVerdict(s))},
 		SourceLSN:    r.SourceLSN,
 		TrackedSlots: watermarkStrings(r.Slots),
 		TimeoutMS:    r.Timeout.Milliseconds(),
@@ -121,16 +121,16 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 		if t.Detail == "" && len(t.Warnings) == 0 && len(t.Notes) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s (%s): %s", t.Table, t.Column, t.Status)
+		fmt.Fprintf(&b, "\n%s (%s): %s", Clean(t.Table), Clean(t.Column), t.Status)
 		if t.Detail != "" {
-			b.WriteString(": " + t.Detail)
+			b.WriteString(": " + Clean(t.Detail))
 		}
 		b.WriteString("\n")
 		for _, x := range t.Warnings {
-			fmt.Fprintf(&b, "  warning: %s\n", x)
+			fmt.Fprintf(&b, "  warning: %s\n", Clean(x))
 		}
 		for _, x := range t.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", x)
+			fmt.Fprintf(&b, "  note: %s\n", Clean(x))
 		}
 	}
 	s := r.Summary()
@@ -145,12 +145,15 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 		}
 	default:
 		verdict = fmt.Sprintf("unverified: %d of %d table(s) could not be verified (%d timeout, %d error)", s.Timeout+s.Error, s.Total, s.Timeout, s.Error)
+		if s.Total == 0 {
+			verdict = "unverified: no tables selected"
+		}
 	}
 	conf := "no replication slot visible: catch-up judged by stable counts"
 	if len(r.Slots) > 0 {
-		conf = "catch-up confirmed by slot " + strings.Join(r.Slots, ", ")
+		conf = "catch-up confirmed by slot " + Clean(strings.Join(r.Slots, ", "))
 	}
-	fmt.Fprintf(&b, "\n%s (source LSN %s, %s)\n", verdict, r.SourceLSN, conf)
+	fmt.Fprintf(&b, "\n%s (source LSN %s, %s)\n", verdict, Clean(r.SourceLSN), conf)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -182,7 +185,7 @@ func WatermarkProgress(w io.Writer) func(watermark.Progress) {
 		if p.Phase == watermark.PhaseSettling {
 			what = "counts differ, counting again"
 		}
-		fmt.Fprintf(w, "\r\033[K[%d/%d] %s (%s): %s (%s of %s)", p.Index, p.Total, p.Table, p.Column, what,
+		fmt.Fprintf(w, "\r\033[K[%d/%d] %s (%s): %s (%s of %s)", p.Index, p.Total, Clean(p.Table), Clean(p.Column), what,
 			p.Waited.Round(time.Second), p.Timeout.Round(time.Second))
 		drawn = true
 	}

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
@@ -28,8 +27,39 @@ func (f *connFlags) register(cmd *cobra.Command, withTarget bool) {
 	if withTarget {
 		fl.StringVar(&f.target, "target", "", "target database DSN (URL or key=value; default $PGVERIFY_TARGET)")
 	}
-	fl.DurationVar(&f.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for every session")
-	fl.DurationVar(&f.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for every session")
+	guardFlag(fl, &f.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for every session (at least 1ms)")
+	guardFlag(fl, &f.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for every session (at least 1ms)")
+}
+
+// guardFlag registers a session guard duration. Postgres counts these in
+// whole milliseconds and 0 means no limit, so a value below 1ms is refused
+// at parse time rather than silently turning the guard off.
+func guardFlag(fl *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	fl.Var(guardDuration{p}, name, usage)
+}
+
+type guardDuration struct{ d *time.Duration }
+
+func (g guardDuration) String() string {
+	if g.d == nil {
+		return ""
+	}
+	return g.d.String()
+}
+
+func (g guardDuration) Type() string { return "duration" }
+
+func (g guardDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("not a duration (use e.g. 30s, 5m)")
+	}
+	if d < time.Millisecond {
+		return fmt.Errorf("must be at least 1ms (Postgres counts whole milliseconds and 0 disables the limit)")
+	}
+	*g.d = d
+	return nil
 }
 
 // sourceDSN returns the source DSN or a usage error saying how to give one.
@@ -50,7 +80,8 @@ func (f *connFlags) targetDSN() (string, error) {
 }
 
 // connectPair resolves both DSNs and opens the read-only source and the
-// target (read-only unless writeTarget) at once. The caller closes both.
+// target (read-only unless writeTarget) at once, and refuses a target that
+// is the source's database (dbconn.CheckDistinct). The caller closes both.
 func (f *connFlags) connectPair(ctx context.Context, writeTarget bool) (src, dst *pgx.Conn, err error) {
 	srcDSN, err := f.sourceDSN()
 	if err != nil {
@@ -89,7 +120,27 @@ func (f *connFlags) connectPair(ctx context.Context, writeTarget bool) (src, dst
 		}
 		return nil, nil, dstErr
 	}
+	// Different DSN text can reach one database; comparing it with itself
+	// proves nothing, and sequences --sync would write to the source.
+	if err := dbconn.CheckDistinct(ctx, src, dst); err != nil {
+		_ = src.Close(context.WithoutCancel(ctx))
+		_ = dst.Close(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
 	return src, dst, nil
+}
+
+// checkPair is for commands that open their own connections (tables,
+// sample): it connects both sides once, read-only, only to refuse a source
+// that is the target.
+func (f *connFlags) checkPair(ctx context.Context) error {
+	src, dst, err := f.connectPair(ctx, false)
+	if err != nil {
+		return err
+	}
+	_ = src.Close(context.WithoutCancel(ctx))
+	_ = dst.Close(context.WithoutCancel(ctx))
+	return nil
 }
 
 func (f *connFlags) options(role string, readOnly bool) dbconn.Options {
@@ -109,74 +160,4 @@ func (f *outputFlags) register(cmd *cobra.Command, formats ...report.Format) {
 	f.format = report.Text
 	cmd.Flags().Var(report.NewFormatValue(&f.format, formats...), "format", "output format: "+report.FormatList(formats))
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "write the report to FILE instead of stdout")
-}
-
-// reportOut is an opened report destination. The file is written only once
-// the report is complete, so a failed run never truncates an old report.
-type reportOut struct {
-	w    io.Writer
-	tmp  *os.File
-	path string
-}
-
-// start opens the destination before any database work, so a bad --output
-// path fails at once.
-func (f *outputFlags) start(stdout io.Writer) (*reportOut, error) {
-	if f.output == "" || f.output == "-" {
-		return &reportOut{w: stdout}, nil
-	}
-	tmp, err := os.CreateTemp(dirOf(f.output), ".pgverify-report-*")
-	if err != nil {
-		return nil, fmt.Errorf("cannot write --output %s: %w", f.output, err)
-	}
-	return &reportOut{w: tmp, tmp: tmp, path: f.output}, nil
-}
-
-// abort discards a partly written report file.
-func (r *reportOut) abort() {
-	if r.tmp != nil {
-		r.tmp.Close()
-		os.Remove(r.tmp.Name())
-	}
-}
-
-// finish renders the report and puts the file in place.
-func (r *reportOut) finish(render func(io.Writer) error) error {
-	if err := render(r.w); err != nil {
-		r.abort()
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if r.tmp == nil {
-		return nil
-	}
-	if err := r.tmp.Close(); err != nil {
-		os.Remove(r.tmp.Name())
-		return fmt.Errorf("writing --output %s: %w", r.path, err)
-	}
-	if err := os.Rename(r.tmp.Name(), r.path); err != nil {
-		os.Remove(r.tmp.Name())
-		return fmt.Errorf("writing --output %s: %w", r.path, err)
-	}
-	return nil
-}
-
-// write renders an already computed result: start, then finish.
-func (f *outputFlags) write(stdout io.Writer, render func(io.Writer) error) error {
-	out, err := f.start(stdout)
-	if err != nil {
-		return err
-	}
-	return out.finish(render)
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			if i == 0 {
-				return "/"
-			}
-			return p[:i]
-		}
-	}
-	return "."
 }

@@ -58,7 +58,7 @@ Exit codes: 0 no blocker or critical finding, 1 at least one, 2 error.`,
 	return cmd
 }
 
-func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) error {
+func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) (err error) {
 	sel := catalog.Selection{Include: o.tables, Exclude: o.exclude}
 	if err := sel.Validate(); err != nil {
 		return flagErrorf("%v", err)
@@ -85,6 +85,11 @@ func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) 
 	}
 	// The target is optional here: without it the target rules are skipped.
 	dstDSN := dbconn.Resolve(o.conn.target, "PGVERIFY_TARGET")
+	out, err := o.out.start(cmd.OutOrStdout())
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 
 	src, err := dbconn.Connect(ctx, srcDSN, o.conn.options("source", true))
 	if err != nil {
@@ -97,6 +102,9 @@ func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) 
 			return err
 		}
 		defer dst.Close(context.Background())
+		if err := dbconn.CheckDistinct(ctx, src, dst); err != nil {
+			return err
+		}
 	}
 	res, err := preflight.Run(ctx, src, dst, preflight.Options{
 		Selection:       sel,
@@ -107,7 +115,7 @@ func runPreflight(ctx context.Context, cmd *cobra.Command, o *preflightOptions) 
 	if err != nil {
 		return fmt.Errorf("preflight: %w", err)
 	}
-	if err := o.out.write(cmd.OutOrStdout(), func(w io.Writer) error { return report.Preflight(w, o.out.format, res) }); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.Preflight(w, o.out.format, res) }); err != nil {
 		return err
 	}
 	if res.Failed() {

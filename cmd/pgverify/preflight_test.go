@@ -46,7 +46,11 @@ func TestPreflightCLI(t *testing.T) {
 			Code, Severity string
 			Objects        []string
 		}
-		Summary map[string]int
+		Summary struct {
+			Critical int
+			Verdict  string
+			ExitCode int `json:"exit_code"`
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("bad JSON: %v\n%s", err, out)
@@ -55,7 +59,7 @@ func TestPreflightCLI(t *testing.T) {
 	for _, f := range doc.Findings {
 		found = found || (f.Code == "PF004" && f.Severity == "critical" && len(f.Objects) == 1 && f.Objects[0] == "public.logs")
 	}
-	if !found || doc.Summary["critical"] == 0 {
+	if !found || doc.Summary.Critical == 0 || doc.Summary.Verdict != "findings" || doc.Summary.ExitCode != 1 {
 		t.Fatalf("PF004 for public.logs missing:\n%s", out)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgverify/pgverify/internal/dbconn"
+	"github.com/pgverify/pgverify/report"
 )
 
 // Exit codes, the contract documented in README.md.
@@ -58,6 +59,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
+	msg = report.Clean(msg) // names and server messages may hold escape sequences
 	fmt.Fprintln(stderr, "pgverify: "+msg)
 	var fe *flagError
 	if errors.As(err, &fe) || isCobraUsageError(err) {
@@ -84,10 +86,31 @@ func newRootCmd() *cobra.Command {
 		Long: `pgverify compares a source and a target PostgreSQL cluster (any majors 13-18)
 and proves they hold the same rows, schema and sequences, before and after a
 switch. Exit codes: 0 verified, 1 differences or findings, 2 could not verify.`,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("pgverify {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(commands()...)
+	root.SetHelpCommand(newHelpCmd())
 	return root
+}
+
+// newHelpCmd is cobra's help command, except that an unknown topic
+// (`pgverify help lnt`) is a usage error, not help with exit 0.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return flagErrorf("unknown command %q: no such help topic", strings.Join(args, " "))
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
 }

@@ -81,7 +81,7 @@ Exit status: 0 no sampled row differs, 1 some differ, 2 could not verify.`,
 	return cmd
 }
 
-func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) error {
+func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) (err error) {
 	if cmd.Flags().Changed("percent") && (opts.Percent <= 0 || opts.Percent > 100) {
 		return flagErrorf("--percent must be above 0 and at most 100, got %g", opts.Percent)
 	}
@@ -116,6 +116,14 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 	if err != nil {
 		return err
 	}
+	out, err := opts.Out.start(opts.stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
+	if err := opts.Conn.checkPair(ctx); err != nil {
+		return err
+	}
 	seed := opts.Seed
 	if !cmd.Flags().Changed("seed") {
 		// A fresh seed each run; it is printed so the run can be repeated.
@@ -147,7 +155,7 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	if err := opts.Out.write(opts.stdout, func(w io.Writer) error { return report.Sample(w, opts.Out.format, res) }); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.Sample(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
 	switch {
@@ -155,6 +163,12 @@ func runSample(ctx context.Context, cmd *cobra.Command, opts *SampleOptions) err
 		return errFindings
 	case res.Incomplete():
 		return fmt.Errorf("%d of %d tables could not be sampled (see the report)", res.Summary.Errors, res.Summary.Tables)
+	case res.Summary.Tables == 0:
+		return opts.Conn.noTablesError(ctx, sel, "--table")
+	case res.Summary.Skipped == res.Summary.Tables:
+		return fmt.Errorf("nothing sampled: all %d table(s) were skipped (no key to look rows up by, see the report); compare them with pgverify tables", res.Summary.Tables)
+	case res.Summary.Sampled == 0:
+		return fmt.Errorf("nothing sampled: 0 rows drawn from %d table(s) (empty, or --percent too small); raise --rows or --percent, or use pgverify tables", res.Summary.Tables-res.Summary.Skipped)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,12 @@ compare.`,
 	return cmd
 }
 
-func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) error {
+func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) (err error) {
+	out, err := o.out.start(stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	src, dst, err := o.conn.connectPair(ctx, false)
 	if err != nil {
 		return err
@@ -56,12 +62,36 @@ func runSchemaDiff(ctx context.Context, stdout io.Writer, o schemaDiffOptions) e
 	if err != nil {
 		return err
 	}
+	if nothingToDiff(res) {
+		// Two empty databases (a DSN without its database name reaches
+		// "postgres" on both sides) are equal and prove nothing.
+		db := src.Config().Database
+		if db == "" {
+			db = src.Config().User
+		}
+		return fmt.Errorf("nothing to compare: neither side of database %q holds a table, view, function, type or sequence; check the database names in --source and --target", db)
+	}
 
-	if err := o.out.write(stdout, func(w io.Writer) error { return report.SchemaDiff(w, o.out.format, res) }); err != nil {
+	if err := out.finish(func(w io.Writer) error { return report.SchemaDiff(w, o.out.format, res) }); err != nil {
 		return err
 	}
 	if res.Errors() > 0 {
 		return errFindings
 	}
 	return nil
+}
+
+// nothingToDiff reports whether neither side holds any object beyond
+// schemas, extensions and default privileges.
+func nothingToDiff(r *diff.Result) bool {
+	for _, c := range r.Compared {
+		switch c.ObjectType {
+		case "schema", "extension", "default privileges":
+		default:
+			if c.Source+c.Target > 0 {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -65,8 +65,8 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 findings,
 	fl.StringSliceVar(&o.ignore, "ignore", nil, "drop findings with these codes (repeatable or comma-separated, e.g. PGV103)")
 	fl.BoolVar(&o.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&o.fix, "fix", false, "print the remediation as SQL (ALTER FUNCTION ... SET search_path) instead of the report")
-	fl.DurationVar(&o.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for the --db session")
-	fl.DurationVar(&o.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for the --db session")
+	guardFlag(fl, &o.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for the --db session (at least 1ms)")
+	guardFlag(fl, &o.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for the --db session (at least 1ms)")
 	o.out.register(cmd, report.Text, report.JSON, report.SARIF)
 	return cmd
 }
@@ -116,7 +116,12 @@ func (o *schemaLintOptions) validate(cmd *cobra.Command) error {
 	return nil
 }
 
-func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *schemaLintOptions) error {
+func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *schemaLintOptions) (err error) {
+	out, err := o.out.start(stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	opts := lint.Options{PGVersion: o.pgVersion, Ignore: o.ignore}
 	var res *lint.Result
 	if o.db != "" {
@@ -138,12 +143,12 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 			return err
 		}
 	}
-	err := o.out.write(stdout, func(w io.Writer) error {
+	err = out.finish(func(w io.Writer) error {
 		switch {
 		case o.fix:
 			return report.LintFixSQL(w, res)
 		case o.out.format == report.JSON:
-			return report.LintJSON(w, res)
+			return report.LintJSONStrict(w, res, o.strict)
 		case o.out.format == report.SARIF:
 			return report.LintSARIF(w, res)
 		}

@@ -63,7 +63,7 @@ Exit status: 0 all safe (after --sync), 1 unsafe or missing sequences remain,
 	return cmd
 }
 
-func runSequences(ctx context.Context, opts *SequencesOptions) error {
+func runSequences(ctx context.Context, opts *SequencesOptions) (err error) {
 	if opts.Margin < 0 {
 		return flagErrorf("--margin must be >= 0, got %d", opts.Margin)
 	}
@@ -71,6 +71,11 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 	if err := sel.Validate(); err != nil {
 		return flagErrorf("%v", err)
 	}
+	out, err := opts.Out.start(opts.stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	// The target is writable only with --sync.
 	src, dst, err := opts.Conn.connectPair(ctx, opts.Sync)
 	if err != nil {
@@ -79,10 +84,6 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 	defer src.Close(context.Background())
 	defer dst.Close(context.Background())
 
-	out, err := opts.Out.start(opts.stdout)
-	if err != nil {
-		return err
-	}
 	so := sequences.Options{Selection: sel, Margin: opts.Margin}
 	var res *sequences.Result
 	if opts.Sync {
@@ -102,6 +103,9 @@ func runSequences(ctx context.Context, opts *SequencesOptions) error {
 	case "unsafe":
 		return errFindings
 	case "unverified":
+		if s.Total == 0 {
+			return noSequencesError(src.Config(), sel)
+		}
 		for _, q := range res.Sequences {
 			if q.Status == sequences.Error {
 				return fmt.Errorf("could not verify %d of %d sequence(s): %s", s.Error, s.Total, q.Detail)

@@ -65,7 +65,7 @@ Exit status: 0 all tables equal, 1 differences found, 2 could not verify.`,
 	return cmd
 }
 
-func runTables(ctx context.Context, opts *TablesOptions) error {
+func runTables(ctx context.Context, opts *TablesOptions) (err error) {
 	if opts.Jobs < 1 || opts.Jobs > 64 {
 		return flagErrorf("--jobs must be between 1 and 64, got %d", opts.Jobs)
 	}
@@ -94,6 +94,10 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	if err != nil {
 		return err
 	}
+	defer func() { err = out.close(err) }()
+	if err := opts.Conn.checkPair(ctx); err != nil {
+		return err
+	}
 	var prog checksum.Progress
 	if !opts.NoProgress {
 		prog = report.NewProgress(opts.stderr, "tables")
@@ -108,6 +112,10 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 		out.abort()
 		return err
 	}
+	if res.Summary.Tables == 0 {
+		// Nothing compared is not "equal": the report and the exit code say so.
+		res.Summary.Verdict = checksum.VerdictUnverified
+	}
 	if err := out.finish(func(w io.Writer) error { return report.Tables(w, opts.Out.format, res) }); err != nil {
 		return err
 	}
@@ -115,6 +123,9 @@ func runTables(ctx context.Context, opts *TablesOptions) error {
 	case checksum.VerdictDifferent:
 		return errFindings
 	case checksum.VerdictUnverified:
+		if res.Summary.Tables == 0 {
+			return opts.Conn.noTablesError(ctx, sel, "--table")
+		}
 		return fmt.Errorf("could not verify %d of %d table(s); see the report", res.Summary.Errors, res.Summary.Tables)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgverify/pgverify/internal/catalog"
 	"github.com/pgverify/pgverify/report"
 	"github.com/pgverify/pgverify/watermark"
 )
@@ -87,7 +88,7 @@ func watermarkChecks(tables, columns []string) ([]watermark.Check, error) {
 	return out, nil
 }
 
-func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
+func runWatermark(ctx context.Context, opts *WatermarkOptions) (err error) {
 	checks, err := watermarkChecks(opts.Tables, opts.Columns)
 	if err != nil {
 		return err
@@ -95,6 +96,11 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	if opts.Timeout <= 0 {
 		return flagErrorf("--timeout must be positive, got %s", opts.Timeout)
 	}
+	out, err := opts.Out.start(opts.stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = out.close(err) }()
 	src, dst, err := opts.Conn.connectPair(ctx, false)
 	if err != nil {
 		return err
@@ -102,10 +108,6 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	defer src.Close(context.Background())
 	defer dst.Close(context.Background())
 
-	out, err := opts.Out.start(opts.stdout)
-	if err != nil {
-		return err
-	}
 	wo := watermark.Options{Checks: checks, Exclude: opts.Exclude, Timeout: opts.Timeout}
 	if !opts.NoProgress && report.IsTerminal(opts.stderr) {
 		wo.Progress = report.WatermarkProgress(opts.stderr)
@@ -123,6 +125,9 @@ func runWatermark(ctx context.Context, opts *WatermarkOptions) error {
 	case "mismatch":
 		return errFindings
 	case "unverified":
+		if s.Total == 0 {
+			return opts.Conn.noTablesError(ctx, catalog.Selection{Include: opts.Tables, Exclude: opts.Exclude}, "--table")
+		}
 		for _, t := range res.Tables {
 			if t.Status == watermark.Timeout || t.Status == watermark.Error {
 				return fmt.Errorf("could not verify %d of %d table(s): %s (%s): %s", s.Timeout+s.Error, s.Total, t.Table, t.Column, t.Detail)

@@ -5,9 +5,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"path"
-	"sort"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -116,78 +113,4 @@ func ListTables(ctx context.Context, q Querier) ([]Table, error) {
 		out = append(out, t)
 	}
 	return out, rows.Err()
-}
-
-// Key is schema.name unquoted, what --table patterns match.
-func Key(schema, name string) string { return schema + "." + name }
-
-// Selection filters tables by --table and --exclude glob patterns matched
-// against schema.name (a pattern without a dot matches the name in any schema).
-type Selection struct {
-	Include []string
-	Exclude []string
-}
-
-// Validate rejects malformed patterns before any database work.
-func (s Selection) Validate() error {
-	for _, p := range append(append([]string{}, s.Include...), s.Exclude...) {
-		if _, err := path.Match(p, ""); err != nil {
-			return fmt.Errorf("bad table pattern %q: %w", p, err)
-		}
-	}
-	return nil
-}
-
-func matches(p, schema, name string) bool {
-	// Accept names as reports print them (public."Order Items"): quotes only
-	// delimit, they are not part of the name.
-	p = strings.ReplaceAll(p, `"`, "")
-	if !strings.Contains(p, ".") {
-		ok, _ := path.Match(p, name)
-		return ok
-	}
-	ok, _ := path.Match(p, Key(schema, name))
-	return ok
-}
-
-// Match reports whether a table is selected.
-func (s Selection) Match(schema, name string) bool {
-	if len(s.Include) > 0 {
-		in := false
-		for _, p := range s.Include {
-			if matches(p, schema, name) {
-				in = true
-				break
-			}
-		}
-		if !in {
-			return false
-		}
-	}
-	for _, p := range s.Exclude {
-		if matches(p, schema, name) {
-			return false
-		}
-	}
-	return true
-}
-
-// Unmatched returns the --table patterns that match none of the given
-// tables: a typo must not silently verify nothing.
-func (s Selection) Unmatched(keys [][2]string) []string {
-	var out []string
-	for _, p := range s.Include {
-		hit := false
-		for _, k := range keys {
-			if matches(p, k[0], k[1]) {
-				hit = true
-				break
-			}
-		}
-		if !hit {
-			out = append(out, p)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

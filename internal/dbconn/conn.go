@@ -81,9 +81,9 @@ func Config(dsn string, opts Options) (*pgx.ConnConfig, error) {
 	for k, v := range pinned {
 		rp[k] = v
 	}
-	rp["statement_timeout"] = strconv.FormatInt(st.Milliseconds(), 10)
-	rp["lock_timeout"] = strconv.FormatInt(lt.Milliseconds(), 10)
-	rp["idle_in_transaction_session_timeout"] = strconv.FormatInt((st + time.Minute).Milliseconds(), 10)
+	rp["statement_timeout"] = ceilMS(st)
+	rp["lock_timeout"] = ceilMS(lt)
+	rp["idle_in_transaction_session_timeout"] = ceilMS(st + time.Minute)
 	if opts.ReadOnly {
 		rp["default_transaction_read_only"] = "on"
 	}
@@ -99,6 +99,12 @@ func Config(dsn string, opts Options) (*pgx.ConnConfig, error) {
 		cfg.ConnectTimeout = 15 * time.Second
 	}
 	return cfg, nil
+}
+
+// ceilMS renders d in whole milliseconds, rounded up: Postgres reads these
+// settings in ms and 0 disables them, so 900µs must become 1, not 0.
+func ceilMS(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 }
 
 // Connect opens one guarded connection. Errors are *DSNError or *ConnectError,
@@ -229,13 +235,41 @@ func lastLine(s string) string {
 }
 
 var (
-	urlPassword = regexp.MustCompile(`(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@`)
-	kvPassword  = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'&]*)`)
+	// A URL runs to the next whitespace: a password cannot hold a raw space
+	// in a URL, and anything longer is redacted rather than leaked.
+	dsnURL = regexp.MustCompile(`(?i)postgres(?:ql)?://\S*`)
+	// password=... (also sslpassword=...) in a URL query: up to & or #.
+	queryPassword = regexp.MustCompile(`(?i)(password=)[^&#\s]*`)
+	// password=... in key/value form, as libpq reads it: a quoted value
+	// with backslash escapes (an unterminated one runs to the end), or an
+	// unquoted value up to unescaped whitespace.
+	kvPassword = regexp.MustCompile(`(?is)(password\s*=\s*)(?:'(?:[^'\\]|\\.)*(?:'|\\?$)|(?:[^\s\\]|\\.)*\\?)`)
 )
 
 // Redact replaces passwords in anything that may hold a DSN (URL userinfo,
-// password=... in key/value form or a URL query) with xxxxx.
+// password=... in key/value form or a URL query) with xxxxx. What it
+// prints never depends on the password (FuzzRedact checks that): in a URL
+// the userinfo runs to the last @ before whitespace, so an unencoded @ in
+// a password cannot show its tail.
 func Redact(s string) string {
-	s = urlPassword.ReplaceAllString(s, "${1}xxxxx@")
-	return kvPassword.ReplaceAllString(s, "${1}xxxxx")
+	var b strings.Builder
+	last := 0
+	for _, m := range dsnURL.FindAllStringIndex(s, -1) {
+		b.WriteString(kvPassword.ReplaceAllString(s[last:m[0]], "${1}xxxxx"))
+		b.WriteString(redactURL(s[m[0]:m[1]]))
+		last = m[1]
+	}
+	b.WriteString(kvPassword.ReplaceAllString(s[last:], "${1}xxxxx"))
+	return b.String()
+}
+
+func redactURL(u string) string {
+	i := strings.Index(u, "://") + 3
+	head, rest := u[:i], u[i:]
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if colon := strings.IndexByte(rest[:at], ':'); colon >= 0 {
+			rest = rest[:colon+1] + "xxxxx" + rest[at:]
+		}
+	}
+	return head + queryPassword.ReplaceAllString(rest, "${1}xxxxx")
 }
