@@ -742,7 +742,7 @@ func ruleUnqualified(ctx context.Context, e *env) ([]Finding, error) {
 					"materialized view) and name objects without a schema: they fail and stop replication.\n" +
 					strings.Join(broken.lines, "\n"),
 				Remedy: broken.remedy("Schema-qualify the names in the bodies, or pin the search path: " +
-					"ALTER FUNCTION <function> SET search_path = pg_catalog, public, pg_temp;"),
+					"ALTER FUNCTION <function> SET search_path = public, pg_temp;"),
 			})
 		}
 		unchecked := groupLint(res, func(f lint.Finding) bool {
@@ -754,7 +754,7 @@ func ruleUnqualified(ctx context.Context, e *env) ([]Finding, error) {
 				Detail: "These functions run in the apply worker (or a restore) without a pinned search_path, " +
 					"but their names could not be checked: dynamic SQL, or a body that does not parse or is " +
 					"not SQL or PL/pgSQL.\n" + strings.Join(unchecked.lines, "\n"),
-				Remedy: "Pin their search path: ALTER FUNCTION <function> SET search_path = pg_catalog, public, pg_temp;",
+				Remedy: "Pin their search path: ALTER FUNCTION <function> SET search_path = public, pg_temp;",
 			})
 		}
 	}

@@ -118,7 +118,7 @@ func TestSchemaLintCLIFiles(t *testing.T) {
 	t.Run("--fix prints SQL", func(t *testing.T) {
 		code, out, _ := lintCLI("", lintFixture, "--fix")
 		if code != 1 || !strings.HasPrefix(out, "-- pgverify schema lint --fix\n") ||
-			!strings.Contains(out, "\n-- app.valid_payload(jsonb): PGV101\nALTER FUNCTION app.valid_payload(jsonb) SET search_path TO pg_catalog, app, pg_temp;\n") ||
+			!strings.Contains(out, "\n-- app.valid_payload(jsonb): PGV101\nALTER FUNCTION app.valid_payload(jsonb) SET search_path TO app, pg_temp;\n") ||
 			!strings.HasSuffix(out, "\nCOMMIT;\n") {
 			t.Errorf("exit %d:\n%s", code, out)
 		}
@@ -203,7 +203,7 @@ CREATE TABLE public.orders (id int PRIMARY KEY, payload jsonb CONSTRAINT orders_
 		t.Fatalf("exit %d, stderr %q:\n%s", code, errOut, out)
 	}
 	code, out, _ = lintCLI("", "--db", c.DSN("app"), "--fix")
-	if code != 1 || !strings.Contains(out, "ALTER FUNCTION public.f(jsonb) SET search_path TO pg_catalog, public, pg_temp;") {
+	if code != 1 || !strings.Contains(out, "ALTER FUNCTION public.f(jsonb) SET search_path TO public, pg_temp;") {
 		t.Fatalf("--fix: exit %d:\n%s", code, out)
 	}
 	if err := c.Exec(ctx, "app", out); err != nil {

@@ -461,6 +461,11 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 				Message: fmt.Sprintf("%s could not be checked: %s; it does not pin search_path and %s reaches it", f.ident, f.problem, rc.root.desc)}, first)
 		}
 	}
+	if f.parseFailed && (rc == nil || f.pinned || f.bodyPath != nil) {
+		// Never silent: a body the parser rejects loses its findings.
+		add(Finding{Code: CodeNotAnalyzed,
+			Message: fmt.Sprintf("%s could not be fully checked: %s", f.ident, f.problem)}, first)
+	}
 	if f.secdef && !f.pinned {
 		add(Finding{Code: CodeSecDef,
 			Message: fmt.Sprintf("%s is SECURITY DEFINER and does not pin search_path: the caller's search_path decides what its unqualified names mean, with the owner's rights", f.ident)}, first)
@@ -587,8 +592,15 @@ func (a *analyzer) refTarget(f *funcObj, r ref) string {
 	return a.refKindWord(r) + " " + r.name
 }
 
-// fixPath is the search_path the fix pins: pg_catalog, the schemas the
-// body's unqualified names live in on the source, pg_temp last.
+// fixPath is the search_path the fix pins. It reproduces how the body
+// resolves on the source: the schemas its unqualified names live in, in the
+// order the source's path searches them (the path the script created the
+// function under, the function's own schema, public), then pg_temp last so
+// temporary objects cannot shadow anything. pg_catalog is not listed:
+// PostgreSQL searches it first anyway, and listing it first would make it
+// the schema an unqualified CREATE creates in. When the body creates
+// objects without a schema (or runs dynamic SQL, or could not be analyzed),
+// the first schema is the one those objects are created in on the source.
 func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 	c := a.c
 	a.cur = f
@@ -602,8 +614,13 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		}
 	}
 	bodyPath, hasPath := f.effectivePath()
+	creates := len(f.dynamic) > 0 || f.problem != ""
 	for _, r := range f.refs {
 		if r.schema != "" {
+			continue
+		}
+		if r.creates {
+			creates = true
 			continue
 		}
 		if hasPath {
@@ -639,13 +656,65 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		}
 		return path, notes
 	}
-	path = append(path, "pg_catalog")
-	for _, s := range need {
-		if !inList(s, path) {
-			path = append(path, s)
+	order := f.sourceOrder()
+	if f.problem != "" || len(f.dynamic) > 0 {
+		// Some of the body's names are unknown: keep every schema the
+		// source resolved it with.
+		why := "the body could not be fully analyzed"
+		if f.problem == "" {
+			why = "the body runs dynamic SQL"
+		}
+		for _, s := range order {
+			addSchema(s)
+		}
+		if len(order) > 0 {
+			notes = append(notes, fmt.Sprintf("%s; the path keeps the schemas it resolved in on the source, in order (%s): objects it creates without a schema still go to %s",
+				why, strings.Join(order, ", "), order[0]))
+		}
+	} else if creates && len(order) > 0 {
+		addSchema(order[0])
+		notes = append(notes, fmt.Sprintf("objects the body creates without a schema are created in %s, as on the source", order[0]))
+	}
+	if len(need) == 0 {
+		addSchema(f.schema)
+	}
+	// The order the source searched them in; others keep their first use.
+	rank := func(s string) int {
+		if i := indexOf(s, order); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	sort.SliceStable(need, func(i, j int) bool { return rank(need[i]) < rank(need[j]) })
+	return append(need, "pg_temp"), notes
+}
+
+// sourceOrder is the order the source most likely searched schemas in when
+// the function ran: the path the script created it under, then its own
+// schema (the order intended() guesses with, without "$user" and public,
+// which it tries last).
+func (f *funcObj) sourceOrder() []string {
+	var out []string
+	for _, s := range append(append([]string(nil), f.createPath...), f.schema) {
+		switch s {
+		case "", "$user", "pg_temp", "pg_catalog":
+			continue
+		}
+		if !inList(s, out) {
+			out = append(out, s)
 		}
 	}
-	return append(path, "pg_temp"), notes
+	return out
+}
+
+// createsUnqualified says whether the body creates a relation without a schema.
+func (f *funcObj) createsUnqualified() bool {
+	for _, r := range f.refs {
+		if r.creates && r.schema == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func inList(s string, l []string) bool { return indexOf(s, l) >= 0 }

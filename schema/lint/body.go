@@ -66,6 +66,7 @@ func analyzeSQLBody(f *funcObj) {
 	tree, err := pg.Parse(f.body)
 	if err != nil {
 		f.problem = "its SQL body does not parse: " + err.Error()
+		f.parseFailed = true
 		return
 	}
 	col := newCollector(func(loc int32) int { return f.bodyToDef(int(loc)) })
@@ -164,7 +165,7 @@ func (c *catalog) analyzePLpgSQL(f *funcObj) {
 		}
 	}
 	if err != nil {
-		f.problem = "its PL/pgSQL body could not be parsed: " + err.Error()
+		c.plFallback(f, err)
 		return
 	}
 	var raw any
@@ -218,6 +219,7 @@ func (c *catalog) analyzePLpgSQL(f *funcObj) {
 	f.bodyPath = p.col.setPath
 	if len(p.prob) > 0 && f.problem == "" {
 		f.problem = "part of its PL/pgSQL body could not be parsed: " + p.prob[0]
+		f.parseFailed = true
 	}
 }
 

@@ -72,6 +72,16 @@ func TestRules(t *testing.T) {
 			want: []string{"PGV101 g @g(j) $$"},
 		},
 		{
+			name: "body pg_query's PL/pgSQL parser rejects: fallback finds the names, PGV108 says so",
+			sql: "CREATE FUNCTION public.g() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n" +
+				"CREATE FUNCTION public.f(c refcursor) RETURNS int LANGUAGE plpgsql AS $$\nDECLARE v int;\nBEGIN\n" +
+				"  OPEN c FOR SELECT id FROM items WHERE id > g();\n  FETCH c INTO v;\n  PERFORM audit(v);\n" +
+				"  SELECT n INTO v FROM counts;\n  v := v + g();\n  IF helper(v) THEN RETURN 0; END IF;\n" +
+				"  EXECUTE 'SELECT ' || v;\n  RETURN v;\nEND $$;\n",
+			want: []string{"PGV108  @CREATE FUNCTION public.f", "PGV102 items @items", "PGV102 g @g();\n  FETCH",
+				"PGV102 audit @audit", "PGV102 counts @counts", "PGV102 helper @helper"},
+		},
+		{
 			name: "not reachable: warning",
 			sql: "CREATE FUNCTION public.g(j jsonb) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
 				"CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE sql AS $$ SELECT g(j) $$;\n",
@@ -233,7 +243,7 @@ func TestScriptSearchPath(t *testing.T) {
 	if f.Code != CodeReachable || f.ResolvesTo != "app.g()" || !reflect.DeepEqual(f.Chain, want) {
 		t.Fatalf("finding %+v, want PGV101 resolving to app.g() via %q", f, want)
 	}
-	if res.Fixes[0].SQL != "ALTER FUNCTION app.f(int) SET search_path TO pg_catalog, app, pg_temp;" {
+	if res.Fixes[0].SQL != "ALTER FUNCTION app.f(int) SET search_path TO app, pg_temp;" {
 		t.Errorf("fix %q", res.Fixes[0].SQL)
 	}
 }
@@ -311,7 +321,7 @@ CREATE TABLE "Order" (k "Kind" CHECK ("Check It"(k, '{1}', 'x')));
 	if len(res.Fixes) != 1 {
 		t.Fatalf("fixes %+v", res.Fixes)
 	}
-	want := `ALTER FUNCTION "My Schema"."Check It"("My Schema"."Kind", numeric[], text[]) SET search_path TO pg_catalog, "My Schema", pg_temp;`
+	want := `ALTER FUNCTION "My Schema"."Check It"("My Schema"."Kind", numeric[], text[]) SET search_path TO "My Schema", pg_temp;`
 	if res.Fixes[0].SQL != want {
 		t.Fatalf("fix\n got %s\nwant %s", res.Fixes[0].SQL, want)
 	}

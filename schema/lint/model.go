@@ -79,6 +79,9 @@ type funcObj struct {
 	bound    []ref    // BEGIN ATOMIC names, bound at creation
 	dynamic  []int    // offsets of EXECUTE of computed strings
 	problem  string   // why the body could not be (fully) analyzed
+	// parseFailed: pg_query rejected a body PostgreSQL accepted (PGV108
+	// whether or not a root reaches it).
+	parseFailed bool
 }
 
 // effectivePath is the search_path the body's names resolve with when it
