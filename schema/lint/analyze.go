@@ -247,6 +247,21 @@ func (a *analyzer) walkRoot(r *root) []tableRead {
 
 // analyze runs every rule over the catalog.
 func (c *catalog) analyze(ctx context.Context) ([]Finding, *analyzer, error) {
+	// Transition tables of triggers are names in their functions' bodies.
+	for _, t := range c.triggers {
+		if len(t.transitions) == 0 {
+			continue
+		}
+		fn := t.fn
+		if fn.schema == "" {
+			fn.schema = newAnalyzer(c).boundResolver(t.path)(ref{kind: refFunc, qname: fn, nargs: 0})
+		}
+		for _, f := range c.funcsIn(fn.schema, fn.name, 0) {
+			for _, n := range t.transitions {
+				f.addTransition(n)
+			}
+		}
+	}
 	if err := c.analyzeAll(ctx); err != nil {
 		return nil, nil, err
 	}

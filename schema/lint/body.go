@@ -60,6 +60,7 @@ func (c *catalog) analyzeBody(f *funcObj) {
 	default:
 		f.problem = "its body is written in LANGUAGE " + f.lang + ", which pgverify cannot check"
 	}
+	f.dropTransitions()
 }
 
 func analyzeSQLBody(f *funcObj) {

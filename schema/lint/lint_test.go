@@ -195,6 +195,14 @@ func TestRules(t *testing.T) {
 			want: []string{"PGV102 x @x()", "PGV101 y @y()"},
 		},
 		{
+			name: "trigger transition tables are not schema objects",
+			sql: "CREATE TABLE public.t (id int);\nCREATE TABLE public.log (n bigint);\n" +
+				"CREATE FUNCTION public.a() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.log SELECT count(*) FROM newrows JOIN oldrows USING (id) JOIN other USING (id); RETURN NULL; END $$;\n" +
+				"CREATE TRIGGER ta AFTER UPDATE ON public.t REFERENCING NEW TABLE AS newrows OLD TABLE AS oldrows FOR EACH STATEMENT EXECUTE FUNCTION a();\n" +
+				"ALTER TABLE public.t ENABLE ALWAYS TRIGGER ta;\n",
+			want: []string{"PGV101 other @other"},
+		},
+		{
 			name: "PL/pgSQL row variables (parsed again as record)",
 			sql: "CREATE TABLE public.t (id int, v text);\n" +
 				"CREATE FUNCTION public.f() RETURNS int LANGUAGE plpgsql AS $$\nDECLARE\n  r public.t%ROWTYPE;\n  n int := 0;\nBEGIN\n" +
