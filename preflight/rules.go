@@ -746,7 +746,9 @@ func ruleUnqualified(ctx context.Context, e *env) ([]Finding, error) {
 			})
 		}
 		unchecked := groupLint(res, func(f lint.Finding) bool {
-			return f.Code == lint.CodeDynamic || f.Code == lint.CodeNotAnalyzed
+			// PGV108 is also reported for bodies nothing reaches: only
+			// reached ones (with a chain) concern the apply worker.
+			return f.Code == lint.CodeDynamic || f.Code == lint.CodeNotAnalyzed && len(f.Chain) > 0
 		})
 		if len(unchecked.objects) > 0 {
 			out = append(out, Finding{Severity: Warning, Side: s.side, Objects: unchecked.objects,

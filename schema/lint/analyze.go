@@ -46,6 +46,7 @@ type analyzer struct {
 	queryRefs map[*relObj][]ref
 	rootRefs  map[*root][]ref
 	reach     map[*funcObj]*reached
+	pinned    map[*funcObj][]*pinnedReach
 }
 
 // reached records the first root (in input order) that reaches a function
@@ -57,7 +58,7 @@ type reached struct {
 }
 
 func newAnalyzer(c *catalog) *analyzer {
-	return &analyzer{c: c, edges: map[node][]edge{}, queryRefs: map[*relObj][]ref{}, rootRefs: map[*root][]ref{}, reach: map[*funcObj]*reached{}}
+	return &analyzer{c: c, edges: map[node][]edge{}, queryRefs: map[*relObj][]ref{}, rootRefs: map[*root][]ref{}, reach: map[*funcObj]*reached{}, pinned: map[*funcObj][]*pinnedReach{}}
 }
 
 // targets resolves a reference to graph nodes. unq decides the schema of
@@ -201,18 +202,32 @@ type tableRead struct {
 	chain []string
 }
 
+// pinnedReach is a root reaching a function only through a caller that
+// pins search_path: the function then runs with that path for the whole
+// call, nested calls included.
+type pinnedReach struct {
+	root  *root
+	chain []string
+	path  []string
+	via   *funcObj // the nearest caller whose path it runs with
+}
+
 // walkRoot runs a breadth-first search from a root, recording the first
-// chain that reaches each function and the tables the code reads.
+// chain that reaches each function and the tables the code reads. A
+// function that pins search_path passes its path on to what it calls: those
+// are recorded in a.pinned, not a.reach.
 func (a *analyzer) walkRoot(r *root) []tableRead {
 	type item struct {
 		n     node
 		chain []string
+		path  []string // inherited search_path; nil: the root's empty one
+		via   *funcObj
 	}
 	var reads []tableRead
-	seen := map[node]bool{}
+	seen := map[string]bool{}
 	seenTable := map[*relObj]bool{}
 	var queue []item
-	visit := func(es []edge, chain []string) {
+	visit := func(es []edge, chain, path []string, via *funcObj) {
 		for _, e := range es {
 			if e.table != nil {
 				if !seenTable[e.table] && e.table.qname != r.table {
@@ -221,26 +236,37 @@ func (a *analyzer) walkRoot(r *root) []tableRead {
 				}
 				continue
 			}
-			if seen[e.to] {
+			key := fmt.Sprintf("%p\x00%q", e.to, path)
+			if seen[key] {
 				continue
 			}
-			seen[e.to] = true
+			seen[key] = true
 			c := append(append([]string(nil), chain...), e.to.label())
-			queue = append(queue, item{e.to, c})
+			queue = append(queue, item{e.to, c, path, via})
 		}
 	}
-	visit(a.rootEdges(r), []string{r.desc})
+	visit(a.rootEdges(r), []string{r.desc}, nil, nil)
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
+		path, via := it.path, it.via
 		if f, ok := it.n.(*funcObj); ok {
-			if rc := a.reach[f]; rc == nil {
+			switch {
+			case it.via != nil:
+				a.pinned[f] = append(a.pinned[f], &pinnedReach{root: r, chain: it.chain, path: it.path, via: it.via})
+			case a.reach[f] == nil:
 				a.reach[f] = &reached{root: r, chain: it.chain, count: 1}
-			} else {
-				rc.count++
+			default:
+				a.reach[f].count++
+			}
+			if p, ok := f.effectivePath(); ok {
+				path, via = p, f
+				if path == nil {
+					path = []string{}
+				}
 			}
 		}
-		visit(a.edgesOf(it.n), it.chain)
+		visit(a.edgesOf(it.n), it.chain, path, via)
 	}
 	return reads
 }
@@ -427,7 +453,22 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 			if g.count > 1 {
 				more = fmt.Sprintf("; %d uses in this function", g.count)
 			}
-			if rc != nil {
+			// Reached only through callers that pin search_path: it runs
+			// with their path, which may or may not resolve the name.
+			var miss, hit *pinnedReach
+			if rc == nil {
+				for _, pr := range a.pinned[f] {
+					if _, ok := c.resolvePath(r, pr.path); !ok {
+						if miss == nil {
+							miss = pr
+						}
+					} else if hit == nil {
+						hit = pr
+					}
+				}
+			}
+			switch {
+			case rc != nil:
 				fd.Code = CodeReachable
 				fd.Chain = append(append([]string(nil), rc.chain...), a.refTarget(f, r))
 				roots := ""
@@ -436,7 +477,16 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 				}
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s%s reaches it and runs in %s, where only pg_catalog is searched and the name does not resolve%s%s",
 					f.ident, a.refPhrase(r), rc.root.desc, roots, rc.root.kind.runsIn(), where, more)
-			} else {
+			case miss != nil:
+				fd.Code = CodeReachable
+				fd.Chain = append(append([]string(nil), miss.chain...), a.refTarget(f, r))
+				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s reaches it through %s, which pins search_path to %s, and runs in %s, where the name does not resolve with that path%s%s",
+					f.ident, a.refPhrase(r), miss.root.desc, miss.via.ident, pathText(miss.path), miss.root.kind.runsIn(), where, more)
+			case hit != nil:
+				fd.Code = CodeUnqualified
+				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s reaches it only through %s, whose pinned search_path (%s) resolves the name, but it fails for any other caller whose search_path is empty%s%s",
+					f.ident, a.refPhrase(r), hit.root.desc, hit.via.ident, pathText(hit.path), where, more)
+			default:
 				fd.Code = CodeUnqualified
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; it fails for any caller whose search_path is empty, as in pg_dump scripts and replication workers%s%s",
 					f.ident, a.refPhrase(r), where, more)

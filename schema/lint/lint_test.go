@@ -195,6 +195,19 @@ func TestRules(t *testing.T) {
 			want: []string{"PGV102 x @x()", "PGV101 y @y()"},
 		},
 		{
+			name: "reached only through a caller that pins search_path: runs with that path, nested calls too",
+			sql: "CREATE SCHEMA app;\n" +
+				"CREATE FUNCTION public.h() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
+				"CREATE FUNCTION public.g() RETURNS boolean LANGUAGE sql AS $$ SELECT h() $$;\n" +
+				"CREATE FUNCTION public.k() RETURNS boolean LANGUAGE sql AS $$ SELECT public.g() $$;\n" +
+				"CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE sql SET search_path = public AS $$ SELECT k() $$;\n" +
+				checkTable +
+				"CREATE FUNCTION public.m() RETURNS boolean LANGUAGE sql AS $$ SELECT missing_fn() $$;\n" +
+				"CREATE FUNCTION app.p(j jsonb) RETURNS boolean LANGUAGE sql SET search_path = app AS $$ SELECT public.m() $$;\n" +
+				"CREATE TABLE public.u (v jsonb CHECK (app.p(v)));\n",
+			want: []string{"PGV102 h @h() $$", "PGV103  @CREATE FUNCTION public.k", "PGV101 missing_fn @missing_fn"},
+		},
+		{
 			name: "trigger transition tables are not schema objects",
 			sql: "CREATE TABLE public.t (id int);\nCREATE TABLE public.log (n bigint);\n" +
 				"CREATE FUNCTION public.a() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.log SELECT count(*) FROM newrows JOIN oldrows USING (id) JOIN other USING (id); RETURN NULL; END $$;\n" +
