@@ -370,8 +370,21 @@ func (c *catalog) place(fd Finding, loc locator, off int, ignore map[string]bool
 
 // refGroup is one unqualified name a function uses, at its first use.
 type refGroup struct {
-	r     ref
-	count int
+	r         ref
+	count     int
+	swallowed bool // some use is inside an EXCEPTION handler's block
+}
+
+// swallowedText explains what the user sees when the error of an
+// unresolved name is caught by an EXCEPTION handler; r is the root that
+// reaches the function (nil if none).
+func swallowedText(r *root) string {
+	seen := "the function silently takes its exception path (a CHECK constraint then fails with \"violates check constraint\" on valid data, or a caller gets the fallback value)"
+	if r != nil && (r.kind == rootCheck || r.kind == rootDomainCheck) {
+		seen = "the function silently takes its exception path, so " + r.desc + " fails with \"violates check constraint\" on valid data"
+	}
+	return "; the use is inside a block whose EXCEPTION handler (WHEN others, or a condition for a missing object) catches the error, so at run time " +
+		seen + ": expect that error, which does not look like a search_path problem"
 }
 
 func (a *analyzer) funcFindings(f *funcObj) []Finding {
@@ -405,9 +418,10 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 		k := fmt.Sprintf("%d\x00%s\x00%v", r.kind, r.name, c.builtin(r))
 		if g := byName[k]; g != nil {
 			g.count++
+			g.swallowed = g.swallowed || r.swallowed
 			continue
 		}
-		g := &refGroup{r: r, count: 1}
+		g := &refGroup{r: r, count: 1, swallowed: r.swallowed}
 		byName[k] = g
 		groups = append(groups, g)
 	}
@@ -430,9 +444,17 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 			if len(elsewhere) > 0 {
 				where = "it is in schema " + strings.Join(elsewhere, ", ")
 			}
+			swallowed := ""
+			if g.swallowed {
+				var r *root
+				if rc != nil {
+					r = rc.root
+				}
+				swallowed = swallowedText(r)
+			}
 			fd := Finding{Code: CodePinnedMiss,
-				Message: fmt.Sprintf("%s %s %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)",
-					f.ident, how, pathText(path), a.refPhrase(r), where),
+				Message: fmt.Sprintf("%s %s %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)%s",
+					f.ident, how, pathText(path), a.refPhrase(r), where, swallowed),
 				Reference: r.name, ReferenceKind: a.refKindWord(r), ResolvesTo: a.resolvesTo(f, r)}
 			add(fd, r.off, "ref", r.kind.String(), r.name)
 		}
@@ -453,6 +475,7 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 			if g.count > 1 {
 				more = fmt.Sprintf("; %d uses in this function", g.count)
 			}
+
 			// Reached only through callers that pin search_path: it runs
 			// with their path, which may or may not resolve the name.
 			var miss, hit *pinnedReach
@@ -475,11 +498,17 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 				if rc.count > 1 {
 					roots = fmt.Sprintf(" (and %d more)", rc.count-1)
 				}
+				if g.swallowed {
+					more += swallowedText(rc.root)
+				}
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s%s reaches it and runs in %s, where only pg_catalog is searched and the name does not resolve%s%s",
 					f.ident, a.refPhrase(r), rc.root.desc, roots, rc.root.kind.runsIn(), where, more)
 			case miss != nil:
 				fd.Code = CodeReachable
 				fd.Chain = append(append([]string(nil), miss.chain...), a.refTarget(f, r))
+				if g.swallowed {
+					more += swallowedText(miss.root)
+				}
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s reaches it through %s, which pins search_path to %s, and runs in %s, where the name does not resolve with that path%s%s",
 					f.ident, a.refPhrase(r), miss.root.desc, miss.via.ident, pathText(miss.path), miss.root.kind.runsIn(), where, more)
 			case hit != nil:
@@ -488,6 +517,9 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 					f.ident, a.refPhrase(r), hit.root.desc, hit.via.ident, pathText(hit.path), where, more)
 			default:
 				fd.Code = CodeUnqualified
+				if g.swallowed {
+					more += swallowedText(nil)
+				}
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; it fails for any caller whose search_path is empty, as in pg_dump scripts and replication workers%s%s",
 					f.ident, a.refPhrase(r), where, more)
 			}

@@ -385,3 +385,29 @@ func TestQuoteIdentAndPaths(t *testing.T) {
 		t.Errorf("splitQualified = %q %v", got, ok)
 	}
 }
+
+// TestSwallowedMessage: an unqualified call in a block whose handler
+// catches a missing name says what the user will see instead.
+func TestSwallowedMessage(t *testing.T) {
+	for _, tc := range []struct {
+		handler string
+		want    bool
+	}{
+		{"EXCEPTION WHEN others THEN RETURN false;", true},
+		{"EXCEPTION WHEN undefined_function THEN RETURN false;", true},
+		{"EXCEPTION WHEN SQLSTATE '42883' THEN RETURN false;", true},
+		{"EXCEPTION WHEN division_by_zero THEN RETURN false;", false},
+		{"", false},
+	} {
+		sql := "CREATE FUNCTION public.g(i int) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
+			"CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE plpgsql AS $$\nBEGIN\n  BEGIN\n    RETURN g(1);\n  " +
+			tc.handler + "\n  END;\n  RETURN true;\nEND $$;\n" + checkTable
+		res := lintOne(t, sql, Options{})
+		if len(res.Findings) != 1 || res.Findings[0].Code != CodeReachable {
+			t.Fatalf("%q: findings %v", tc.handler, brief(res.Findings))
+		}
+		if got := strings.Contains(res.Findings[0].Message, "violates check constraint"); got != tc.want {
+			t.Errorf("%q: swallowed text %v, want %v: %s", tc.handler, got, tc.want, res.Findings[0].Message)
+		}
+	}
+}

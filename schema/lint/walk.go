@@ -73,6 +73,9 @@ type ref struct {
 	literal bool // came from a string literal ('s'::regclass, nextval('s'))
 	seq     bool // the literal names a sequence (nextval and friends)
 	creates bool // the relation a CREATE TABLE/VIEW/SEQUENCE/... creates
+	// swallowed: inside a PL/pgSQL block whose EXCEPTION handler (WHEN
+	// others, undefined_function, ...) catches the error of a missing name.
+	swallowed bool
 }
 
 // collector gathers the names an SQL parse tree uses.
@@ -88,6 +91,7 @@ type collector struct {
 	// creating holds the RangeVars CREATE statements create (walk visits
 	// the statement before its RangeVar).
 	creating map[*pg.RangeVar]bool
+	swallow  bool // refs added now are swallowed (see ref)
 }
 
 func newCollector(off func(int32) int) *collector {
@@ -101,7 +105,10 @@ func (c *collector) at(loc int32) int {
 	return c.off(loc)
 }
 
-func (c *collector) add(r ref) { c.refs = append(c.refs, r) }
+func (c *collector) add(r ref) {
+	r.swallowed = r.swallowed || c.swallow
+	c.refs = append(c.refs, r)
+}
 
 // regKinds are the reg* types whose input resolves a name with the
 // search_path in force when the literal is parsed.
