@@ -712,11 +712,20 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 	}
 	bodyPath, hasPath := f.effectivePath()
 	creates := len(f.dynamic) > 0 || f.problem != ""
+	// Relations the body creates without a schema: its other uses of
+	// those names resolve where it creates them.
+	created := map[string]bool{}
+	for _, r := range f.refs {
+		if r.creates && r.schema == "" {
+			created[r.name] = true
+		}
+	}
+	noted := map[string]bool{}
 	for _, r := range f.refs {
 		if r.schema != "" {
 			continue
 		}
-		if r.creates {
+		if r.creates || r.kind == refRel && created[r.name] {
 			creates = true
 			continue
 		}
@@ -736,7 +745,10 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		for _, s := range cands {
 			addSchema(s)
 		}
-		notes = append(notes, fmt.Sprintf("%s %s is not defined in the input; assumed to be in %s", a.refKindWord(r), r.name, strings.Join(cands, ", ")))
+		if n := fmt.Sprintf("%s %s is not defined in the input; assumed to be in %s", a.refKindWord(r), r.name, strings.Join(cands, ", ")); !noted[n] {
+			noted[n] = true
+			notes = append(notes, n)
+		}
 	}
 	if f.pinned {
 		path = append(path, f.path...)

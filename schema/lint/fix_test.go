@@ -102,7 +102,7 @@ func TestFixRunsFunctions(t *testing.T) {
 		}
 		want := map[string]string{
 			"public.make_partition(date)": `ALTER PROCEDURE public.make_partition(date) SET search_path TO app, public, pg_temp;`,
-			"public.audit(text)":          `ALTER FUNCTION public.audit(text) SET search_path TO app, public, pg_temp;`,
+			"public.audit(text)":          `ALTER FUNCTION public.audit(text) SET search_path TO app, pg_temp;`,
 			"app.first_item(refcursor)":   `ALTER FUNCTION app.first_item(refcursor) SET search_path TO app, public, pg_temp;`,
 			"app.pinned()":                `ALTER FUNCTION app.pinned() SET search_path TO app, public;`,
 			"public.whoami()":             `ALTER FUNCTION public.whoami() SET search_path TO public, pg_temp;`,
