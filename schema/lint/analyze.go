@@ -766,6 +766,13 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		return path, notes
 	}
 	order := f.sourceOrder()
+	// Without the path a script created the function under (a pg_dump
+	// script sets it empty; --db cannot know it) the callers' path is
+	// unknown and the function's own schema is a guess.
+	guess := ""
+	if len(order) == 1 && order[0] == f.schema && !inList(f.schema, f.createPath) {
+		guess = fmt.Sprintf(" (the callers' search_path is unknown here, so this assumes they used the function's own schema %s; check it)", f.schema)
+	}
 	if f.problem != "" || len(f.dynamic) > 0 {
 		// Some of the body's names are unknown: keep every schema the
 		// source resolved it with.
@@ -777,12 +784,12 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 			addSchema(s)
 		}
 		if len(order) > 0 {
-			notes = append(notes, fmt.Sprintf("%s; the path keeps the schemas it resolved in on the source, in order (%s): objects it creates without a schema still go to %s",
-				why, strings.Join(order, ", "), order[0]))
+			notes = append(notes, fmt.Sprintf("%s; the path keeps the schemas it resolved in on the source, in order (%s): objects it creates without a schema still go to %s%s",
+				why, strings.Join(order, ", "), order[0], guess))
 		}
 	} else if creates && len(order) > 0 {
 		addSchema(order[0])
-		notes = append(notes, fmt.Sprintf("objects the body creates without a schema are created in %s, as on the source", order[0]))
+		notes = append(notes, fmt.Sprintf("objects the body creates without a schema are created in %s, as on the source%s", order[0], guess))
 	}
 	if len(need) == 0 {
 		addSchema(f.schema)

@@ -48,6 +48,8 @@ END $$;
 -- pins a path that misses public
 CREATE FUNCTION public.helper() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
 CREATE FUNCTION app.pinned() RETURNS int LANGUAGE plpgsql SET search_path = app AS $$ BEGIN RETURN helper() + sibling(); END $$;
+-- plain: names in two schemas, in the order the source's path found them
+CREATE FUNCTION app.plain() RETURNS int LANGUAGE sql AS $$ SELECT helper() + sibling() $$;
 -- SECURITY DEFINER with only built-in names
 CREATE FUNCTION public.whoami() RETURNS text LANGUAGE sql SECURITY DEFINER AS $$ SELECT current_user::text $$;
 `
@@ -59,6 +61,7 @@ var fixCalls = []string{
 	"BEGIN; SELECT app.first_item('cur'); COMMIT",
 	"SELECT app.pinned()",
 	"SELECT public.whoami()",
+	"SELECT app.plain()",
 }
 
 // TestFixRunsFunctions applies --fix on real PG 13 and 16 and then runs
@@ -93,8 +96,8 @@ func TestFixRunsFunctions(t *testing.T) {
 				}
 			}
 		}
-		run("app, public", map[int]bool{3: true})                   // the source's path; app.pinned misses public (PGV105)
-		run("''", map[int]bool{0: true, 1: true, 2: true, 3: true}) // the apply worker's
+		run("app, public", map[int]bool{3: true})                            // the source's path; app.pinned misses public (PGV105)
+		run("''", map[int]bool{0: true, 1: true, 2: true, 3: true, 5: true}) // the apply worker's
 
 		res, err := lint.LintFiles(ctx, []lint.Input{{Name: "m.sql", SQL: fixShapes}}, lint.Options{PGVersion: major})
 		if err != nil {
@@ -106,6 +109,7 @@ func TestFixRunsFunctions(t *testing.T) {
 			"app.first_item(refcursor)":   `ALTER FUNCTION app.first_item(refcursor) SET search_path TO app, public, pg_temp;`,
 			"app.pinned()":                `ALTER FUNCTION app.pinned() SET search_path TO app, public;`,
 			"public.whoami()":             `ALTER FUNCTION public.whoami() SET search_path TO public, pg_temp;`,
+			"app.plain()":                 `ALTER FUNCTION app.plain() SET search_path TO app, public, pg_temp;`,
 		}
 		got := map[string]string{}
 		for _, f := range res.Fixes {
@@ -152,4 +156,46 @@ func TestFixRunsFunctions(t *testing.T) {
 
 func twoDigits(n int) string {
 	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
+}
+
+// TestFixFromDumpRuns13To16: the same functions, linted from the pg_dump of
+// the PG 13 database (which empties search_path and so loses the path
+// the migration created them under) and fixed on its PG 16 restore: every
+// function runs under an empty search_path, and where the fix had to guess
+// the creation schema the script says so.
+func TestFixFromDumpRuns13To16(t *testing.T) {
+	ctx := context.Background()
+	src := lint.SharedCluster(t, 13)
+	dst := lint.SharedCluster(t, 16)
+	db := lint.FreshDB(t, src)
+	if err := dst.CreateDB(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, src, db, fixShapes)
+	dump := pgDump(t, src, db)
+	psqlFile(t, dst, db, dump)
+	res, err := lint.LintFiles(ctx, []lint.Input{{Name: "dump.sql", SQL: dump}}, lint.Options{PGVersion: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fix bytes.Buffer
+	if err := report.LintFixSQL(&fix, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ALTER PROCEDURE public.make_partition(date) SET search_path TO public, pg_temp;",
+		"assumes they used the function's own schema public; check it",
+		"ALTER FUNCTION app.first_item(refcursor) SET search_path TO app, pg_temp;",
+	} {
+		if !strings.Contains(fix.String(), want) {
+			t.Errorf("fix script lacks %q:\n%s", want, fix.String())
+		}
+	}
+	psqlFile(t, dst, db, fix.String())
+	for i, call := range fixCalls {
+		call = strings.Replace(call, "%02d", twoDigits(i+1), 1)
+		if err := dst.Exec(ctx, db, "SET search_path = ''; "+call); err != nil {
+			t.Errorf("PG 16 after the fix: %s: %v", call, err)
+		}
+	}
 }
