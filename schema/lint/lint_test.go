@@ -77,9 +77,9 @@ func TestRules(t *testing.T) {
 				"CREATE FUNCTION public.f(c refcursor) RETURNS int LANGUAGE plpgsql AS $$\nDECLARE v int;\nBEGIN\n" +
 				"  OPEN c FOR SELECT id FROM items WHERE id > g();\n  FETCH c INTO v;\n  PERFORM audit(v);\n" +
 				"  SELECT n INTO v FROM counts;\n  v := v + g();\n  IF helper(v) THEN RETURN 0; END IF;\n" +
-				"  EXECUTE 'SELECT ' || v;\n  RETURN v;\nEND $$;\n",
+				"  EXECUTE 'SELECT ' || v;\n  CREATE TABLE IF NOT EXISTS made (i int);\n  RAISE NOTICE 'v %', shown(v) USING HINT = 'h';\n  RETURN v;\nEND $$;\n",
 			want: []string{"PGV108  @CREATE FUNCTION public.f", "PGV102 items @items", "PGV102 g @g();\n  FETCH",
-				"PGV102 audit @audit", "PGV102 counts @counts", "PGV102 helper @helper"},
+				"PGV102 audit @audit", "PGV102 counts @counts", "PGV102 helper @helper", "PGV102 made @made", "PGV102 shown @shown"},
 		},
 		{
 			name: "not reachable: warning",

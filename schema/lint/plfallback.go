@@ -11,8 +11,9 @@ import (
 // rejects although PostgreSQL accepts it (the parser has no catalog: it
 // rejects OPEN or FETCH on a refcursor parameter, for one). It scans the
 // body with the SQL scanner, cuts out the embedded SQL statements and
-// expressions (queries, PERFORM, RETURN, assignments, IF/ELSIF/WHILE
-// conditions, EXECUTE) and parses each with the SQL parser. f.problem
+// expressions (queries and other SQL statements, PERFORM, RETURN,
+// assignments, IF/ELSIF/WHILE conditions, RAISE arguments, EXECUTE) and
+// parses each with the SQL parser. f.problem
 // records that the analysis was partial, so PGV108 says so.
 func (c *catalog) plFallback(f *funcObj, perr error) {
 	f.parseFailed = true
@@ -80,6 +81,7 @@ func (c *catalog) plFallback(f *funcObj, perr error) {
 		switch {
 		case t.Token == pg.Token_SELECT || t.Token == pg.Token_INSERT || t.Token == pg.Token_UPDATE ||
 			t.Token == pg.Token_DELETE_P || t.Token == pg.Token_WITH || t.Token == pg.Token_VALUES ||
+			t.Token == pg.Token_CREATE || t.Token == pg.Token_ALTER || t.Token == pg.Token_DROP || t.Token == pg.Token_TRUNCATE ||
 			t.Token == pg.Token_IDENT && text(i) == "perform":
 			j := end(i, "loop")
 			from, to := int(t.Start), tokEnd(j)
@@ -121,6 +123,18 @@ func (c *catalog) plFallback(f *funcObj, perr error) {
 			j := end(i+1, "then", "loop")
 			from, to := int(toks[i+1].Start), tokEnd(j)
 			parse("SELECT "+body[from:to], from, 7)
+			i = j - 1
+		case t.Token == pg.Token_IDENT && text(i) == "raise":
+			// RAISE [level] 'format', expr, ... [USING ...]: the arguments.
+			j := end(i+1, "using")
+			k := i + 1
+			for k < j && toks[k].Token != pg.Token_SCONST {
+				k++
+			}
+			if k+2 < j && toks[k+1].Token == pg.Token_ASCII_44 {
+				from, to := int(toks[k+2].Start), tokEnd(j)
+				parse("SELECT "+body[from:to], from, 7)
+			}
 			i = j - 1
 		case t.Token == pg.Token_EXECUTE:
 			j := end(i+1, "into", "using")
