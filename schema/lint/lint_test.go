@@ -399,15 +399,23 @@ func TestSwallowedMessage(t *testing.T) {
 		{"EXCEPTION WHEN division_by_zero THEN RETURN false;", false},
 		{"", false},
 	} {
-		sql := "CREATE FUNCTION public.g(i int) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
-			"CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE plpgsql AS $$\nBEGIN\n  BEGIN\n    RETURN g(1);\n  " +
-			tc.handler + "\n  END;\n  RETURN true;\nEND $$;\n" + checkTable
-		res := lintOne(t, sql, Options{})
-		if len(res.Findings) != 1 || res.Findings[0].Code != CodeReachable {
-			t.Fatalf("%q: findings %v", tc.handler, brief(res.Findings))
-		}
-		if got := strings.Contains(res.Findings[0].Message, "violates check constraint"); got != tc.want {
-			t.Errorf("%q: swallowed text %v, want %v: %s", tc.handler, got, tc.want, res.Findings[0].Message)
+		// Also in a body only the fallback analyzes (OPEN on a refcursor
+		// parameter): PGV108 then comes first.
+		for _, fallback := range []bool{false, true} {
+			sig, open, n := "j jsonb", "", 0
+			if fallback {
+				sig, open, n = "j jsonb, c refcursor DEFAULT NULL", "    OPEN c FOR SELECT CASE WHEN true THEN 1 END;\n", 1
+			}
+			sql := "CREATE FUNCTION public.g(i int) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
+				"CREATE FUNCTION public.f(" + sig + ") RETURNS boolean LANGUAGE plpgsql AS $$\nBEGIN\n  BEGIN\n" + open + "    RETURN g(1);\n  " +
+				tc.handler + "\n  END;\n  RETURN true;\nEND $$;\n" + checkTable
+			res := lintOne(t, sql, Options{})
+			if len(res.Findings) != 1+n || res.Findings[n].Code != CodeReachable {
+				t.Fatalf("%q (fallback %v): findings %v", tc.handler, fallback, brief(res.Findings))
+			}
+			if got := strings.Contains(res.Findings[n].Message, "violates check constraint"); got != tc.want {
+				t.Errorf("%q (fallback %v): swallowed text %v, want %v: %s", tc.handler, fallback, got, tc.want, res.Findings[n].Message)
+			}
 		}
 	}
 }

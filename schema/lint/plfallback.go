@@ -62,8 +62,9 @@ func (c *catalog) plFallback(f *funcObj, perr error) {
 		}
 		return len(body)
 	}
+	guarded := guardedRanges(toks, text)
 	var pieces, parsed int
-	// parse parses sql, which starts at body offset base+shift-prefix.
+	// parse parses sql, whose location shift is body offset base.
 	parse := func(sql string, base, shift int) {
 		pieces++
 		tree, err := pg.Parse(sql)
@@ -72,9 +73,14 @@ func (c *catalog) plFallback(f *funcObj, perr error) {
 		}
 		parsed++
 		p.col.off = func(loc int32) int { return f.bodyToDef(base + int(loc) - shift) }
+		p.col.swallow = false
+		for _, g := range guarded {
+			p.col.swallow = p.col.swallow || base >= g[0] && base < g[1]
+		}
 		for _, s := range tree.Stmts {
 			p.col.collect(s.Stmt)
 		}
+		p.col.swallow = false
 	}
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -163,4 +169,60 @@ func (c *catalog) plFallback(f *funcObj, perr error) {
 	f.bodyPath = p.col.setPath
 	f.problem = fmt.Sprintf("pg_query's PL/pgSQL parser rejects its body (%v), although PostgreSQL accepts it; "+
 		"pgverify checked the SQL it could extract statement by statement (%d of %d parsed), so names elsewhere in the body may be missed", perr, parsed, pieces)
+}
+
+// guardedRanges finds, in a scanned PL/pgSQL body, the statements of the
+// blocks whose EXCEPTION handler catches a missing name (WHEN others,
+// undefined_function, ...): body offsets [from, to).
+func guardedRanges(toks []*pg.ScanToken, text func(int) string) [][2]int {
+	type open struct {
+		begin, exception int // token indexes; exception -1 if none (yet)
+		isCase           bool
+	}
+	var stack []open
+	var out [][2]int
+	for i := 0; i < len(toks); i++ {
+		switch t := toks[i]; {
+		case t.Token == pg.Token_BEGIN_P:
+			stack = append(stack, open{begin: i, exception: -1})
+		case t.Token == pg.Token_CASE:
+			stack = append(stack, open{begin: i, exception: -1, isCase: true})
+		case t.Token == pg.Token_IDENT && text(i) == "exception" && i+1 < len(toks) && text(i+1) == "when":
+			if n := len(stack); n > 0 && !stack[n-1].isCase {
+				stack[n-1].exception = i
+			}
+		case t.Token == pg.Token_END_P:
+			if i+1 < len(toks) && (toks[i+1].Token == pg.Token_IF_P || text(i+1) == "loop") {
+				continue // END IF, END LOOP
+			}
+			if len(stack) == 0 {
+				continue
+			}
+			b := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if b.isCase || b.exception < 0 {
+				continue
+			}
+			catches := false
+			inCond := false
+			for k := b.exception; k < i; k++ {
+				switch w := text(k); {
+				case w == "when":
+					inCond = true
+				case w == "then":
+					inCond = false
+				case inCond:
+					name := w
+					if toks[k].Token == pg.Token_SCONST { // SQLSTATE '42883'
+						name = strings.ToUpper(strings.Trim(w, "'"))
+					}
+					catches = catches || swallowingConditions[name]
+				}
+			}
+			if catches {
+				out = append(out, [2]int{int(toks[b.begin].End), int(toks[b.exception].Start)})
+			}
+		}
+	}
+	return out
 }
