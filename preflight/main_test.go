@@ -15,7 +15,7 @@ import (
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
-// Two kinds of cluster per major: "main" is a normal logical-replication
+// Kinds of cluster per major: "main" is a normal logical-replication
 // server (with prepared transactions allowed); "weak" breaks the settings
 // rules on purpose: wal_level replica, one slot, no WAL senders or workers,
 // and a tiny max_slot_wal_keep_size so a slot can be invalidated.
@@ -28,6 +28,9 @@ var profiles = map[string]map[string]string{
 		"max_logical_replication_workers": "0",
 		"max_slot_wal_keep_size":          "'1MB'",
 	},
+	// "workers" has enough workers for one subscription (4 >= 1 + 2 sync),
+	// not for one plus three others.
+	"workers": {"max_logical_replication_workers": "4", "max_sync_workers_per_subscription": "2"},
 }
 
 type clusterSet struct {

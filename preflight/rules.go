@@ -84,6 +84,13 @@ func (e *env) usage(ctx context.Context, s *server) (usage, error) {
 	return us[0], nil
 }
 
+// targetWorkers is what target_workers.sql reads: the logical replication
+// workers other databases' subscriptions hold or will claim, and which.
+type targetWorkers struct {
+	Used    int64    `db:"used"`
+	Holders []string `db:"holders"`
+}
+
 // syncWorkers is how many table-sync workers the subscriber may run at once,
 // each needing a slot and a WAL sender on the source during the initial copy.
 func (e *env) syncWorkers() int64 {
@@ -165,6 +172,16 @@ func ruleTargetCapacity(ctx context.Context, e *env) ([]Finding, error) {
 	originsName := e.dst.originsSetting()
 	origins := e.dst.intSetting(originsName)
 	restart := "; then restart the target server."
+	// Workers other subscriptions of the cluster hold or will claim.
+	others, err := collect[targetWorkers](ctx, e.dst, "target_workers.sql")
+	if err != nil {
+		return nil, err
+	}
+	var held targetWorkers
+	if len(others) == 1 {
+		held = others[0]
+	}
+	free := workers - held.Used
 	var out []Finding
 	switch {
 	case workers == 0:
@@ -172,6 +189,25 @@ func ruleTargetCapacity(ctx context.Context, e *env) ([]Finding, error) {
 			Title:  "no logical replication workers on the target",
 			Detail: "max_logical_replication_workers = 0: no apply worker can run.",
 			Remedy: fmt.Sprintf("ALTER SYSTEM SET max_logical_replication_workers = %d%s", 2+sync, restart),
+		})
+	case held.Used > 0 && free < 1+sync:
+		sev, stalls := Warning, "table sync runs with fewer workers than max_sync_workers_per_subscription allows"
+		switch {
+		case free < 1:
+			sev, stalls = Blocker, "no worker is left for this subscription's apply worker"
+		case free < 2:
+			stalls = "the apply worker takes the last one and the initial table sync stalls, waiting for a free worker, " +
+				"with only a WARNING \"out of logical replication worker slots\" in the target's log"
+		}
+		out = append(out, Finding{Severity: sev, Side: SideTarget,
+			Objects: append([]string{"max_logical_replication_workers"}, held.Holders...),
+			Title:   "logical replication workers on the target used by other subscriptions",
+			Detail: fmt.Sprintf("max_logical_replication_workers = %d is one pool for the whole target cluster, and other "+
+				"subscriptions hold or will claim %d of its workers (%s), leaving %d; this subscription needs one apply "+
+				"worker plus %d table-sync workers (max_sync_workers_per_subscription), %d: %s.",
+				workers, held.Used, strings.Join(held.Holders, ", "), max(free, 0), sync, 1+sync, stalls),
+			Remedy: fmt.Sprintf("ALTER SYSTEM SET max_logical_replication_workers = %d%s Or disable the other subscriptions "+
+				"while this one syncs (ALTER SUBSCRIPTION ... DISABLE).", held.Used+2+sync, restart),
 		})
 	case workers < 1+sync:
 		out = append(out, Finding{Severity: Warning, Side: SideTarget, Objects: []string{"max_logical_replication_workers"},
@@ -742,11 +778,13 @@ func ruleUnqualified(ctx context.Context, e *env) ([]Finding, error) {
 					"materialized view) and name objects without a schema: they fail and stop replication.\n" +
 					strings.Join(broken.lines, "\n"),
 				Remedy: broken.remedy("Schema-qualify the names in the bodies, or pin the search path: " +
-					"ALTER FUNCTION <function> SET search_path = pg_catalog, public, pg_temp;"),
+					"ALTER FUNCTION <function> SET search_path = public, pg_temp;"),
 			})
 		}
 		unchecked := groupLint(res, func(f lint.Finding) bool {
-			return f.Code == lint.CodeDynamic || f.Code == lint.CodeNotAnalyzed
+			// PGV108 is also reported for bodies nothing reaches: only
+			// reached ones (with a chain) concern the apply worker.
+			return f.Code == lint.CodeDynamic || f.Code == lint.CodeNotAnalyzed && len(f.Chain) > 0
 		})
 		if len(unchecked.objects) > 0 {
 			out = append(out, Finding{Severity: Warning, Side: s.side, Objects: unchecked.objects,
@@ -754,7 +792,7 @@ func ruleUnqualified(ctx context.Context, e *env) ([]Finding, error) {
 				Detail: "These functions run in the apply worker (or a restore) without a pinned search_path, " +
 					"but their names could not be checked: dynamic SQL, or a body that does not parse or is " +
 					"not SQL or PL/pgSQL.\n" + strings.Join(unchecked.lines, "\n"),
-				Remedy: "Pin their search path: ALTER FUNCTION <function> SET search_path = pg_catalog, public, pg_temp;",
+				Remedy: "Pin their search path: ALTER FUNCTION <function> SET search_path = public, pg_temp;",
 			})
 		}
 	}

@@ -29,6 +29,16 @@ func LintText(w io.Writer, r *lint.Result) error {
 			}
 		}
 	}
+	for _, o := range r.InputOrder {
+		if _, err := fmt.Fprintf(w, "order: %s\n", o); err != nil {
+			return err
+		}
+	}
+	if len(r.Skipped) > 0 {
+		if _, err := fmt.Fprintf(w, "skipped: %s\n", strings.Join(r.Skipped, ", ")); err != nil {
+			return err
+		}
+	}
 	_, err := fmt.Fprintln(w, LintSummary(r))
 	return err
 }
@@ -90,6 +100,9 @@ type LintReport struct {
 	Summary   LintCounts     `json:"summary"`
 	Findings  []lint.Finding `json:"findings"`
 	Fixes     []lint.Fix     `json:"fixes"`
+	// InputOrder and Skipped: how input directories were replayed.
+	InputOrder []string `json:"input_order,omitempty"`
+	Skipped    []string `json:"skipped,omitempty"`
 }
 
 // LintCounts sums up the findings.
@@ -121,6 +134,7 @@ func LintJSONStrict(w io.Writer, r *lint.Result, strict bool) error {
 		Functions: r.Functions,
 		Summary:   LintCounts{Errors: r.Errors(), Warnings: r.Warnings(), Suppressed: r.Suppressed, Outcome: NewOutcome(LintVerdict(r, strict))},
 		Findings:  r.Findings, Fixes: r.Fixes,
+		InputOrder: r.InputOrder, Skipped: r.Skipped,
 	})
 }
 

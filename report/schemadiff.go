@@ -19,6 +19,9 @@ type SchemaDiffDoc struct {
 	Differences  []SchemaDiffDifference `json:"differences"`
 	Compared     []SchemaDiffCount      `json:"compared"`
 	Notes        []string               `json:"notes"`
+	// NotCompared lists the object kinds and properties schema diff does
+	// not compare.
+	NotCompared []string `json:"not_compared"`
 }
 
 // SchemaDiffSummary counts the differences by severity.
@@ -68,6 +71,7 @@ func NewSchemaDiffDoc(r *diff.Result) SchemaDiffDoc {
 		Differences:  make([]SchemaDiffDifference, 0, len(r.Differences)),
 		Compared:     make([]SchemaDiffCount, 0, len(r.Compared)),
 		Notes:        append([]string{}, r.Notes...),
+		NotCompared:  append([]string{}, r.NotCompared...),
 	}
 	for _, d := range r.Differences {
 		doc.Differences = append(doc.Differences, SchemaDiffDifference{
@@ -148,6 +152,9 @@ func SchemaDiffText(w io.Writer, r *diff.Result) error {
 	}
 	for _, n := range r.Notes {
 		ew.printf("note: %s\n", n)
+	}
+	if len(r.NotCompared) > 0 {
+		ew.printf("not compared: %s.\n", strings.Join(r.NotCompared, ", "))
 	}
 	switch errs, notices := r.Errors(), r.Notices(); {
 	case errs == 0 && notices == 0:

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +25,7 @@ type schemaLintOptions struct {
 	ignore           []string
 	strict           bool
 	fix              bool
+	includeDown      bool
 	statementTimeout time.Duration
 	lockTimeout      time.Duration
 	out              outputFlags
@@ -43,7 +43,8 @@ CHECK constraint, default, generated column, index, ENABLE ALWAYS/REPLICA
 trigger or materialized view that reaches such a function fails there.
 
 Inputs: SQL files (pg_dump --schema-only output or migrations, replayed in
-order; a directory means its *.sql files in name order; - reads stdin), or a
+order; a directory means its *.sql files in migration order: by numeric version
+prefix, 11_x before 100_y, *.down.sql skipped; - reads stdin), or a
 live database with --db. Codes, severities and fixes: docs/schema-lint.md.
 
 Exit codes: 0 no errors (warnings allowed unless --strict), 1 findings,
@@ -65,6 +66,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 findings,
 	fl.StringSliceVar(&o.ignore, "ignore", nil, "drop findings with these codes (repeatable or comma-separated, e.g. PGV103)")
 	fl.BoolVar(&o.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&o.fix, "fix", false, "print the remediation as SQL (ALTER FUNCTION ... SET search_path) instead of the report")
+	fl.BoolVar(&o.includeDown, "include-down", false, "also replay *.down.sql files of input directories (skipped by default)")
 	guardFlag(fl, &o.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for the --db session (at least 1ms)")
 	guardFlag(fl, &o.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for the --db session (at least 1ms)")
 	o.out.register(cmd, report.Text, report.JSON, report.SARIF)
@@ -135,13 +137,14 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 			return fmt.Errorf("lint database: %w", err)
 		}
 	} else {
-		inputs, err := readLintInputs(stdin, o.files)
+		inputs, order, skipped, err := readLintInputs(stdin, o.files, o.includeDown)
 		if err != nil {
 			return err
 		}
 		if res, err = lint.LintFiles(ctx, inputs, opts); err != nil {
 			return err
 		}
+		res.InputOrder, res.Skipped = order, skipped
 	}
 	err = out.finish(func(w io.Writer) error {
 		switch {
@@ -164,42 +167,63 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 }
 
 // readLintInputs reads the files in order; a directory contributes its
-// *.sql files in name order (migration order), - reads stdin.
-func readLintInputs(stdin io.Reader, args []string) ([]lint.Input, error) {
-	var inputs []lint.Input
+// *.sql files in migration order (lint.OrderMigrations: numeric version
+// prefix, *.down.sql skipped unless includeDown), - reads stdin. It also
+// returns one line per directory saying the order used, and the files
+// skipped.
+func readLintInputs(stdin io.Reader, args []string, includeDown bool) (inputs []lint.Input, order, skipped []string, err error) {
 	for _, a := range args {
 		if a == "-" {
 			b, err := io.ReadAll(stdin)
 			if err != nil {
-				return nil, fmt.Errorf("cannot read stdin: %w", err)
+				return nil, nil, nil, fmt.Errorf("cannot read stdin: %w", err)
 			}
 			inputs = append(inputs, lint.Input{Name: "<stdin>", SQL: string(b)})
 			continue
 		}
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", a, unwrapPathErr(err))
+			return nil, nil, nil, fmt.Errorf("cannot read %s: %w", a, unwrapPathErr(err))
 		}
 		paths := []string{a}
 		if st.IsDir() {
-			paths, err = filepath.Glob(filepath.Join(a, "*.sql"))
+			all, err := filepath.Glob(filepath.Join(a, "*.sql"))
 			if err != nil {
-				return nil, fmt.Errorf("cannot list %s: %w", a, err)
+				return nil, nil, nil, fmt.Errorf("cannot list %s: %w", a, err)
 			}
-			if len(paths) == 0 {
-				return nil, fmt.Errorf("directory %s holds no *.sql files", a)
+			names := make([]string, len(all))
+			for i, p := range all {
+				names[i] = filepath.Base(p)
 			}
-			sort.Strings(paths)
+			kept, skip := lint.OrderMigrations(names, includeDown)
+			if len(kept) == 0 {
+				if len(skip) > 0 {
+					return nil, nil, nil, fmt.Errorf("directory %s holds only *.down.sql files (use --include-down to replay them)", a)
+				}
+				return nil, nil, nil, fmt.Errorf("directory %s holds no *.sql files", a)
+			}
+			paths = paths[:0]
+			for _, n := range kept {
+				paths = append(paths, filepath.Join(a, n))
+			}
+			for _, n := range skip {
+				skipped = append(skipped, filepath.Join(a, n))
+			}
+			line := fmt.Sprintf("%s in version order (numeric prefix, natural order): %s", a, strings.Join(kept, ", "))
+			if len(skip) > 0 {
+				line += fmt.Sprintf("; %d *.down.sql skipped", len(skip))
+			}
+			order = append(order, line)
 		}
 		for _, p := range paths {
 			b, err := os.ReadFile(p)
 			if err != nil {
-				return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathErr(err))
+				return nil, nil, nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathErr(err))
 			}
 			inputs = append(inputs, lint.Input{Name: p, SQL: string(b)})
 		}
 	}
-	return inputs, nil
+	return inputs, order, skipped, nil
 }
 
 // unwrapPathErr keeps "no such file or directory" without repeating the path.

@@ -118,7 +118,7 @@ func TestSchemaLintCLIFiles(t *testing.T) {
 	t.Run("--fix prints SQL", func(t *testing.T) {
 		code, out, _ := lintCLI("", lintFixture, "--fix")
 		if code != 1 || !strings.HasPrefix(out, "-- pgverify schema lint --fix\n") ||
-			!strings.Contains(out, "\n-- app.valid_payload(jsonb): PGV101\nALTER FUNCTION app.valid_payload(jsonb) SET search_path TO pg_catalog, app, pg_temp;\n") ||
+			!strings.Contains(out, "\n-- app.valid_payload(jsonb): PGV101\nALTER FUNCTION app.valid_payload(jsonb) SET search_path TO app, pg_temp;\n") ||
 			!strings.HasSuffix(out, "\nCOMMIT;\n") {
 			t.Errorf("exit %d:\n%s", code, out)
 		}
@@ -135,6 +135,40 @@ func TestSchemaLintCLIFiles(t *testing.T) {
 		if code != 1 || !strings.HasPrefix(out, filepath.Join(mig, "0001_funcs.sql")+":1:75: PGV101 error") ||
 			!strings.Contains(out, "(it is public.g(integer))") {
 			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+
+	t.Run("directories in version order, *.down.sql skipped, order reported", func(t *testing.T) {
+		mig := filepath.Join(dir, "versioned")
+		if err := os.Mkdir(mig, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write("versioned/1_init.up.sql", "CREATE FUNCTION public.g(i int) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n"+
+			"CREATE FUNCTION public.f(i int) RETURNS boolean LANGUAGE sql AS $$ SELECT g(i) $$;\n"+
+			"CREATE TABLE public.t (i int CHECK (public.f(i)));\n")
+		write("versioned/10_pin.up.sql", "ALTER FUNCTION public.f(int) SET search_path = public;\n")
+		write("versioned/10_pin.down.sql", "ALTER FUNCTION public.f(int) RESET search_path;\n")
+		write("versioned/1_init.down.sql", "DROP TABLE public.t; DROP FUNCTION public.f(int); DROP FUNCTION public.g(int);\n")
+		code, out, errOut := lintCLI("", mig)
+		if code != 0 || errOut != "" ||
+			!strings.Contains(out, "order: "+mig+" in version order (numeric prefix, natural order): 1_init.up.sql, 10_pin.up.sql; 2 *.down.sql skipped\n") ||
+			!strings.Contains(out, "skipped: "+filepath.Join(mig, "10_pin.down.sql")+", "+filepath.Join(mig, "1_init.down.sql")+"\n") {
+			t.Errorf("exit %d, stderr %q:\n%s", code, errOut, out)
+		}
+		code, out, _ = lintCLI("", mig, "--format", "json")
+		var doc struct {
+			InputOrder []string `json:"input_order"`
+			Skipped    []string
+			Inputs     []string
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 || len(doc.InputOrder) != 1 || len(doc.Skipped) != 2 ||
+			len(doc.Inputs) != 2 || doc.Inputs[1] != filepath.Join(mig, "10_pin.up.sql") {
+			t.Errorf("json (exit %d, %v): %s", code, err, out)
+		}
+		// --include-down replays them too (natural order: 1_init.down.sql
+		// drops everything before 10_pin.up.sql runs).
+		if code, out, _ := lintCLI("", mig, "--include-down"); !strings.Contains(out, "1_init.down.sql, 1_init.up.sql, 10_pin.down.sql, 10_pin.up.sql\n") {
+			t.Errorf("--include-down: exit %d:\n%s", code, out)
 		}
 	})
 
@@ -203,7 +237,7 @@ CREATE TABLE public.orders (id int PRIMARY KEY, payload jsonb CONSTRAINT orders_
 		t.Fatalf("exit %d, stderr %q:\n%s", code, errOut, out)
 	}
 	code, out, _ = lintCLI("", "--db", c.DSN("app"), "--fix")
-	if code != 1 || !strings.Contains(out, "ALTER FUNCTION public.f(jsonb) SET search_path TO pg_catalog, public, pg_temp;") {
+	if code != 1 || !strings.Contains(out, "ALTER FUNCTION public.f(jsonb) SET search_path TO public, pg_temp;") {
 		t.Fatalf("--fix: exit %d:\n%s", code, out)
 	}
 	if err := c.Exec(ctx, "app", out); err != nil {

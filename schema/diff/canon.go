@@ -315,6 +315,17 @@ func canonTrigger(def string) (string, error) {
 	return canonJSON(normalize(st)), nil
 }
 
+func canonRule(def string) (string, error) {
+	st, err := parseStmt(def)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := st["RuleStmt"]; !ok {
+		return "", errNoTree
+	}
+	return canonJSON(normalize(st)), nil
+}
+
 func canonFuncArgs(args string) (string, error) {
 	st, err := parseStmt("CREATE FUNCTION pgverify_f(" + args + ") RETURNS void LANGUAGE sql AS ''")
 	if err != nil {

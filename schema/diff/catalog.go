@@ -202,6 +202,8 @@ func newValue(a attrSpec, r json.RawMessage, all map[string]json.RawMessage) (*v
 		parsed(canonConstraint)
 	case modeTrigger:
 		parsed(canonTrigger)
+	case modeRule:
+		parsed(canonRule)
 	case modeFuncArgs:
 		if s != "" {
 			parsed(canonFuncArgs)

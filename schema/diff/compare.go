@@ -63,6 +63,8 @@ type Result struct {
 	Differences    []Difference
 	Compared       []TypeCount
 	Notes          []string
+	// NotCompared is what the comparison does not cover (NotCompared).
+	NotCompared []string
 }
 
 // Errors counts the differences that fail the comparison.
@@ -107,7 +109,8 @@ func Run(ctx context.Context, source, target *pgx.Conn, opts Options) (*Result, 
 // Compare returns every difference between two catalogs, ordered by object
 // type (containers first), object and attribute.
 func Compare(src, dst *Catalog, opts Options) *Result {
-	res := &Result{Source: src.Server, Target: dst.Server, Privileges: opts.Privileges}
+	res := &Result{Source: src.Server, Target: dst.Server, Privileges: opts.Privileges,
+		NotCompared: append([]string(nil), NotCompared...)}
 
 	// Privileges one side's major does not have cannot differ meaningfully.
 	minMajor := min(src.Server.Major(), dst.Server.Major())

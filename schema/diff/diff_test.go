@@ -133,7 +133,8 @@ func TestDeliberateDifferences(t *testing.T) {
 			want: []string{"schema|reporting|extra|"}},
 		{name: "schema missing", sql: `DROP SCHEMA audit CASCADE`,
 			// CASCADE also drops the triggers in app that call audit.log_change().
-			want: []string{"schema|audit|missing|",
+			// and the rule whose action writes to audit.events.
+			want: []string{"schema|audit|missing|", "rule|app.kv.kv_log|missing|",
 				"trigger|app.bookings.bookings_audit|missing|",
 				"trigger|app.customers.customers_status_audit|missing|",
 				"trigger|app.customers.customers_truncate_audit|missing|",
@@ -332,6 +333,18 @@ $$`,
 			want: []string{"trigger|app.customers.customers_truncate_audit|changed|enabled"}},
 		{name: "trigger missing", sql: `DROP TRIGGER customers_touch ON app.customers`,
 			want: []string{"trigger|app.customers.customers_touch|missing|"}},
+
+		// Rules.
+		{name: "rule missing", on17: true, sql: `DROP RULE kv_no_delete ON app.kv`,
+			want: []string{"rule|app.kv.kv_no_delete|missing|"}},
+		{name: "rule extra", sql: `CREATE RULE kv_no_insert AS ON INSERT TO app.kv DO INSTEAD NOTHING`,
+			want: []string{"rule|app.kv.kv_no_insert|extra|"}},
+		{name: "rule action", sql: `CREATE OR REPLACE RULE kv_log AS ON UPDATE TO app.kv
+			WHERE NEW.value IS DISTINCT FROM OLD.value
+			DO ALSO INSERT INTO audit.events (payload) VALUES (jsonb_build_object('key', NEW.key))`,
+			want: []string{"rule|app.kv.kv_log|changed|definition"}},
+		{name: "rule always to enabled", sql: `ALTER TABLE app.kv ENABLE RULE kv_log`,
+			want: []string{"rule|app.kv.kv_log|changed|enabled"}},
 
 		// Views and materialized views.
 		{name: "view definition", on17: true, sql: `CREATE OR REPLACE VIEW app.open_orders WITH (security_barrier) AS

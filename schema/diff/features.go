@@ -47,6 +47,7 @@ var queryFiles = []string{
 	"views.sql",
 	"functions.sql",
 	"triggers.sql",
+	"rules.sql",
 	"policies.sql",
 	"publications.sql",
 	"default_privileges.sql",

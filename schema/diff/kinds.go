@@ -9,6 +9,7 @@ const (
 	modeQuery                   // a view query, as a parse tree
 	modeConstraint              // pg_get_constraintdef, as a parse tree
 	modeTrigger                 // pg_get_triggerdef, as a parse tree
+	modeRule                    // pg_get_ruledef, as a parse tree
 	modeFuncArgs                // pg_get_function_arguments, as parse trees
 	modeBody                    // prosrc exactly, or a SQL-standard body as a parse tree
 	modePartKey                 // pg_get_partkeydef, as a parse tree
@@ -48,7 +49,7 @@ type kindSpec struct {
 // before their contents.
 var typeOrder = []string{
 	"schema", "extension", "type", "domain constraint", "sequence", "table", "column",
-	"constraint", "index", "view", "materialized view", "function", "trigger", "policy", "publication",
+	"constraint", "index", "view", "materialized view", "function", "trigger", "rule", "policy", "publication",
 	"default privileges",
 }
 
@@ -171,6 +172,10 @@ var kinds = map[string]kindSpec{
 		{name: "definition", mode: modeTrigger},
 		{name: "enabled"},
 	}},
+	"rule": {summary: "definition", attrs: []attrSpec{
+		{name: "definition", mode: modeRule},
+		{name: "enabled"},
+	}},
 	"policy": {summary: "command", attrs: []attrSpec{
 		{name: "command"},
 		{name: "permissive"},
@@ -187,4 +192,12 @@ var kinds = map[string]kindSpec{
 		owner,
 	}},
 	"default privileges": {privilege: true, attrs: []attrSpec{acl}},
+}
+
+// NotCompared lists what schema diff does not compare, for reports (so a
+// clean result says what it does not cover).
+var NotCompared = []string{
+	"whether materialized views are populated", "sequence values", "comments", "tablespaces",
+	"column storage and statistics targets", "foreign tables and servers", "event triggers",
+	"operators", "casts", "collations", "text search objects", "statistics objects", "roles",
 }

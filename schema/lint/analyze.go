@@ -46,6 +46,7 @@ type analyzer struct {
 	queryRefs map[*relObj][]ref
 	rootRefs  map[*root][]ref
 	reach     map[*funcObj]*reached
+	pinned    map[*funcObj][]*pinnedReach
 }
 
 // reached records the first root (in input order) that reaches a function
@@ -57,7 +58,7 @@ type reached struct {
 }
 
 func newAnalyzer(c *catalog) *analyzer {
-	return &analyzer{c: c, edges: map[node][]edge{}, queryRefs: map[*relObj][]ref{}, rootRefs: map[*root][]ref{}, reach: map[*funcObj]*reached{}}
+	return &analyzer{c: c, edges: map[node][]edge{}, queryRefs: map[*relObj][]ref{}, rootRefs: map[*root][]ref{}, reach: map[*funcObj]*reached{}, pinned: map[*funcObj][]*pinnedReach{}}
 }
 
 // targets resolves a reference to graph nodes. unq decides the schema of
@@ -201,18 +202,32 @@ type tableRead struct {
 	chain []string
 }
 
+// pinnedReach is a root reaching a function only through a caller that
+// pins search_path: the function then runs with that path for the whole
+// call, nested calls included.
+type pinnedReach struct {
+	root  *root
+	chain []string
+	path  []string
+	via   *funcObj // the nearest caller whose path it runs with
+}
+
 // walkRoot runs a breadth-first search from a root, recording the first
-// chain that reaches each function and the tables the code reads.
+// chain that reaches each function and the tables the code reads. A
+// function that pins search_path passes its path on to what it calls: those
+// are recorded in a.pinned, not a.reach.
 func (a *analyzer) walkRoot(r *root) []tableRead {
 	type item struct {
 		n     node
 		chain []string
+		path  []string // inherited search_path; nil: the root's empty one
+		via   *funcObj
 	}
 	var reads []tableRead
-	seen := map[node]bool{}
+	seen := map[string]bool{}
 	seenTable := map[*relObj]bool{}
 	var queue []item
-	visit := func(es []edge, chain []string) {
+	visit := func(es []edge, chain, path []string, via *funcObj) {
 		for _, e := range es {
 			if e.table != nil {
 				if !seenTable[e.table] && e.table.qname != r.table {
@@ -221,32 +236,58 @@ func (a *analyzer) walkRoot(r *root) []tableRead {
 				}
 				continue
 			}
-			if seen[e.to] {
+			key := fmt.Sprintf("%p\x00%q", e.to, path)
+			if seen[key] {
 				continue
 			}
-			seen[e.to] = true
+			seen[key] = true
 			c := append(append([]string(nil), chain...), e.to.label())
-			queue = append(queue, item{e.to, c})
+			queue = append(queue, item{e.to, c, path, via})
 		}
 	}
-	visit(a.rootEdges(r), []string{r.desc})
+	visit(a.rootEdges(r), []string{r.desc}, nil, nil)
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
+		path, via := it.path, it.via
 		if f, ok := it.n.(*funcObj); ok {
-			if rc := a.reach[f]; rc == nil {
+			switch {
+			case it.via != nil:
+				a.pinned[f] = append(a.pinned[f], &pinnedReach{root: r, chain: it.chain, path: it.path, via: it.via})
+			case a.reach[f] == nil:
 				a.reach[f] = &reached{root: r, chain: it.chain, count: 1}
-			} else {
-				rc.count++
+			default:
+				a.reach[f].count++
+			}
+			if p, ok := f.effectivePath(); ok {
+				path, via = p, f
+				if path == nil {
+					path = []string{}
+				}
 			}
 		}
-		visit(a.edgesOf(it.n), it.chain)
+		visit(a.edgesOf(it.n), it.chain, path, via)
 	}
 	return reads
 }
 
 // analyze runs every rule over the catalog.
 func (c *catalog) analyze(ctx context.Context) ([]Finding, *analyzer, error) {
+	// Transition tables of triggers are names in their functions' bodies.
+	for _, t := range c.triggers {
+		if len(t.transitions) == 0 {
+			continue
+		}
+		fn := t.fn
+		if fn.schema == "" {
+			fn.schema = newAnalyzer(c).boundResolver(t.path)(ref{kind: refFunc, qname: fn, nargs: 0})
+		}
+		for _, f := range c.funcsIn(fn.schema, fn.name, 0) {
+			for _, n := range t.transitions {
+				f.addTransition(n)
+			}
+		}
+	}
 	if err := c.analyzeAll(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -329,8 +370,21 @@ func (c *catalog) place(fd Finding, loc locator, off int, ignore map[string]bool
 
 // refGroup is one unqualified name a function uses, at its first use.
 type refGroup struct {
-	r     ref
-	count int
+	r         ref
+	count     int
+	swallowed bool // some use is inside an EXCEPTION handler's block
+}
+
+// swallowedText explains what the user sees when the error of an
+// unresolved name is caught by an EXCEPTION handler; r is the root that
+// reaches the function (nil if none).
+func swallowedText(r *root) string {
+	seen := "the function silently takes its exception path (a CHECK constraint then fails with \"violates check constraint\" on valid data, or a caller gets the fallback value)"
+	if r != nil && (r.kind == rootCheck || r.kind == rootDomainCheck) {
+		seen = "the function silently takes its exception path, so " + r.desc + " fails with \"violates check constraint\" on valid data"
+	}
+	return "; the use is inside a block whose EXCEPTION handler (WHEN others, or a condition for a missing object) catches the error, so at run time " +
+		seen + ": expect that error, which does not look like a search_path problem"
 }
 
 func (a *analyzer) funcFindings(f *funcObj) []Finding {
@@ -364,9 +418,10 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 		k := fmt.Sprintf("%d\x00%s\x00%v", r.kind, r.name, c.builtin(r))
 		if g := byName[k]; g != nil {
 			g.count++
+			g.swallowed = g.swallowed || r.swallowed
 			continue
 		}
-		g := &refGroup{r: r, count: 1}
+		g := &refGroup{r: r, count: 1, swallowed: r.swallowed}
 		byName[k] = g
 		groups = append(groups, g)
 	}
@@ -389,9 +444,17 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 			if len(elsewhere) > 0 {
 				where = "it is in schema " + strings.Join(elsewhere, ", ")
 			}
+			swallowed := ""
+			if g.swallowed {
+				var r *root
+				if rc != nil {
+					r = rc.root
+				}
+				swallowed = swallowedText(r)
+			}
 			fd := Finding{Code: CodePinnedMiss,
-				Message: fmt.Sprintf("%s %s %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)",
-					f.ident, how, pathText(path), a.refPhrase(r), where),
+				Message: fmt.Sprintf("%s %s %s, but %s without a schema and that name is not in pg_catalog or those schemas (%s)%s",
+					f.ident, how, pathText(path), a.refPhrase(r), where, swallowed),
 				Reference: r.name, ReferenceKind: a.refKindWord(r), ResolvesTo: a.resolvesTo(f, r)}
 			add(fd, r.off, "ref", r.kind.String(), r.name)
 		}
@@ -412,17 +475,51 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 			if g.count > 1 {
 				more = fmt.Sprintf("; %d uses in this function", g.count)
 			}
-			if rc != nil {
+
+			// Reached only through callers that pin search_path: it runs
+			// with their path, which may or may not resolve the name.
+			var miss, hit *pinnedReach
+			if rc == nil {
+				for _, pr := range a.pinned[f] {
+					if _, ok := c.resolvePath(r, pr.path); !ok {
+						if miss == nil {
+							miss = pr
+						}
+					} else if hit == nil {
+						hit = pr
+					}
+				}
+			}
+			switch {
+			case rc != nil:
 				fd.Code = CodeReachable
 				fd.Chain = append(append([]string(nil), rc.chain...), a.refTarget(f, r))
 				roots := ""
 				if rc.count > 1 {
 					roots = fmt.Sprintf(" (and %d more)", rc.count-1)
 				}
+				if g.swallowed {
+					more += swallowedText(rc.root)
+				}
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s%s reaches it and runs in %s, where only pg_catalog is searched and the name does not resolve%s%s",
 					f.ident, a.refPhrase(r), rc.root.desc, roots, rc.root.kind.runsIn(), where, more)
-			} else {
+			case miss != nil:
+				fd.Code = CodeReachable
+				fd.Chain = append(append([]string(nil), miss.chain...), a.refTarget(f, r))
+				if g.swallowed {
+					more += swallowedText(miss.root)
+				}
+				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s reaches it through %s, which pins search_path to %s, and runs in %s, where the name does not resolve with that path%s%s",
+					f.ident, a.refPhrase(r), miss.root.desc, miss.via.ident, pathText(miss.path), miss.root.kind.runsIn(), where, more)
+			case hit != nil:
 				fd.Code = CodeUnqualified
+				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; %s reaches it only through %s, whose pinned search_path (%s) resolves the name, but it fails for any other caller whose search_path is empty%s%s",
+					f.ident, a.refPhrase(r), hit.root.desc, hit.via.ident, pathText(hit.path), where, more)
+			default:
+				fd.Code = CodeUnqualified
+				if g.swallowed {
+					more += swallowedText(nil)
+				}
 				fd.Message = fmt.Sprintf("%s %s without a schema and does not pin search_path; it fails for any caller whose search_path is empty, as in pg_dump scripts and replication workers%s%s",
 					f.ident, a.refPhrase(r), where, more)
 			}
@@ -460,6 +557,11 @@ func (a *analyzer) funcFindings(f *funcObj) []Finding {
 			add(Finding{Code: CodeNotAnalyzed, Chain: rc.chain,
 				Message: fmt.Sprintf("%s could not be checked: %s; it does not pin search_path and %s reaches it", f.ident, f.problem, rc.root.desc)}, first)
 		}
+	}
+	if f.parseFailed && (rc == nil || f.pinned || f.bodyPath != nil) {
+		// Never silent: a body the parser rejects loses its findings.
+		add(Finding{Code: CodeNotAnalyzed,
+			Message: fmt.Sprintf("%s could not be fully checked: %s", f.ident, f.problem)}, first)
 	}
 	if f.secdef && !f.pinned {
 		add(Finding{Code: CodeSecDef,
@@ -587,8 +689,15 @@ func (a *analyzer) refTarget(f *funcObj, r ref) string {
 	return a.refKindWord(r) + " " + r.name
 }
 
-// fixPath is the search_path the fix pins: pg_catalog, the schemas the
-// body's unqualified names live in on the source, pg_temp last.
+// fixPath is the search_path the fix pins. It reproduces how the body
+// resolves on the source: the schemas its unqualified names live in, in the
+// order the source's path searches them (the path the script created the
+// function under, the function's own schema, public), then pg_temp last so
+// temporary objects cannot shadow anything. pg_catalog is not listed:
+// PostgreSQL searches it first anyway, and listing it first would make it
+// the schema an unqualified CREATE creates in. When the body creates
+// objects without a schema (or runs dynamic SQL, or could not be analyzed),
+// the first schema is the one those objects are created in on the source.
 func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 	c := a.c
 	a.cur = f
@@ -602,8 +711,22 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		}
 	}
 	bodyPath, hasPath := f.effectivePath()
+	creates := len(f.dynamic) > 0 || f.problem != ""
+	// Relations the body creates without a schema: its other uses of
+	// those names resolve where it creates them.
+	created := map[string]bool{}
+	for _, r := range f.refs {
+		if r.creates && r.schema == "" {
+			created[r.name] = true
+		}
+	}
+	noted := map[string]bool{}
 	for _, r := range f.refs {
 		if r.schema != "" {
+			continue
+		}
+		if r.creates || r.kind == refRel && created[r.name] {
+			creates = true
 			continue
 		}
 		if hasPath {
@@ -622,7 +745,10 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		for _, s := range cands {
 			addSchema(s)
 		}
-		notes = append(notes, fmt.Sprintf("%s %s is not defined in the input; assumed to be in %s", a.refKindWord(r), r.name, strings.Join(cands, ", ")))
+		if n := fmt.Sprintf("%s %s is not defined in the input; assumed to be in %s", a.refKindWord(r), r.name, strings.Join(cands, ", ")); !noted[n] {
+			noted[n] = true
+			notes = append(notes, n)
+		}
 	}
 	if f.pinned {
 		path = append(path, f.path...)
@@ -639,13 +765,72 @@ func (a *analyzer) fixPath(f *funcObj) (path []string, notes []string) {
 		}
 		return path, notes
 	}
-	path = append(path, "pg_catalog")
-	for _, s := range need {
-		if !inList(s, path) {
-			path = append(path, s)
+	order := f.sourceOrder()
+	// Without the path a script created the function under (a pg_dump
+	// script sets it empty; --db cannot know it) the callers' path is
+	// unknown and the function's own schema is a guess.
+	guess := ""
+	if len(order) == 1 && order[0] == f.schema && !inList(f.schema, f.createPath) {
+		guess = fmt.Sprintf(" (the callers' search_path is unknown here, so this assumes they used the function's own schema %s; check it)", f.schema)
+	}
+	if f.problem != "" || len(f.dynamic) > 0 {
+		// Some of the body's names are unknown: keep every schema the
+		// source resolved it with.
+		why := "the body could not be fully analyzed"
+		if f.problem == "" {
+			why = "the body runs dynamic SQL"
+		}
+		for _, s := range order {
+			addSchema(s)
+		}
+		if len(order) > 0 {
+			notes = append(notes, fmt.Sprintf("%s; the path keeps the schemas it resolved in on the source, in order (%s): objects it creates without a schema still go to %s%s",
+				why, strings.Join(order, ", "), order[0], guess))
+		}
+	} else if creates && len(order) > 0 {
+		addSchema(order[0])
+		notes = append(notes, fmt.Sprintf("objects the body creates without a schema are created in %s, as on the source%s", order[0], guess))
+	}
+	if len(need) == 0 {
+		addSchema(f.schema)
+	}
+	// The order the source searched them in; others keep their first use.
+	rank := func(s string) int {
+		if i := indexOf(s, order); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	sort.SliceStable(need, func(i, j int) bool { return rank(need[i]) < rank(need[j]) })
+	return append(need, "pg_temp"), notes
+}
+
+// sourceOrder is the order the source most likely searched schemas in when
+// the function ran: the path the script created it under, then its own
+// schema (the order intended() guesses with, without "$user" and public,
+// which it tries last).
+func (f *funcObj) sourceOrder() []string {
+	var out []string
+	for _, s := range append(append([]string(nil), f.createPath...), f.schema) {
+		switch s {
+		case "", "$user", "pg_temp", "pg_catalog":
+			continue
+		}
+		if !inList(s, out) {
+			out = append(out, s)
 		}
 	}
-	return append(path, "pg_temp"), notes
+	return out
+}
+
+// createsUnqualified says whether the body creates a relation without a schema.
+func (f *funcObj) createsUnqualified() bool {
+	for _, r := range f.refs {
+		if r.creates && r.schema == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func inList(s string, l []string) bool { return indexOf(s, l) >= 0 }

@@ -60,12 +60,14 @@ func (c *catalog) analyzeBody(f *funcObj) {
 	default:
 		f.problem = "its body is written in LANGUAGE " + f.lang + ", which pgverify cannot check"
 	}
+	f.dropTransitions()
 }
 
 func analyzeSQLBody(f *funcObj) {
 	tree, err := pg.Parse(f.body)
 	if err != nil {
 		f.problem = "its SQL body does not parse: " + err.Error()
+		f.parseFailed = true
 		return
 	}
 	col := newCollector(func(loc int32) int { return f.bodyToDef(int(loc)) })
@@ -131,6 +133,44 @@ type plState struct {
 	cursor  int
 	prob    []string
 	pending []plExpr
+	swallow int // > 0 inside a block whose EXCEPTION handler catches a missing name
+}
+
+// swallowingConditions are the EXCEPTION conditions that catch "function
+// (or relation, type, schema) does not exist".
+var swallowingConditions = map[string]bool{
+	"others": true, "undefined_function": true, "undefined_table": true, "undefined_object": true,
+	"invalid_schema_name": true, "syntax_error_or_access_rule_violation": true,
+	"42883": true, "42P01": true, "42704": true, "3F000": true,
+}
+
+// catchesMissingName says whether a PLpgSQL_exception_block has a handler
+// that catches a name that does not resolve.
+func catchesMissingName(v any) bool {
+	found := false
+	var visit func(v any)
+	visit = func(v any) {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				visit(e)
+			}
+		case jobj:
+			if c, ok := x.get("PLpgSQL_condition").(jobj); ok {
+				if n, ok := c.get("condname").(string); ok && swallowingConditions[n] {
+					found = true
+				}
+				return
+			}
+			for _, kv := range x {
+				if kv.k != "action" { // the handler's own statements
+					visit(kv.v)
+				}
+			}
+		}
+	}
+	visit(v)
+	return found
 }
 
 // plExpr is an embedded expression rewritten as an SQL statement.
@@ -141,6 +181,7 @@ type plExpr struct {
 	fallback int // body offset to use when base is unknown
 	lineno   int
 	dyn      bool
+	swallow  bool // inside a block whose handler catches a missing name
 }
 
 // declType is a declared variable type the parse retry replaced by record.
@@ -170,7 +211,7 @@ func (c *catalog) analyzePLpgSQL(f *funcObj) {
 		}
 	}
 	if err != nil {
-		f.problem = "its PL/pgSQL body could not be parsed: " + err.Error()
+		c.plFallback(f, err)
 		return
 	}
 	var raw any
@@ -224,6 +265,7 @@ func (c *catalog) analyzePLpgSQL(f *funcObj) {
 	f.bodyPath = p.col.setPath
 	if len(p.prob) > 0 && f.problem == "" {
 		f.problem = "part of its PL/pgSQL body could not be parsed: " + p.prob[0]
+		f.parseFailed = true
 	}
 }
 
@@ -248,7 +290,15 @@ func (p *plState) walk(v any, lineno int, key string, dyn bool) {
 			}
 			childDyn := kv.k == "dynquery" ||
 				kv.k == "query" && (key == "PLpgSQL_stmt_dynexecute" || key == "PLpgSQL_stmt_dynfors")
+			// The statements of a block whose handler catches a missing name.
+			guarded := kv.k == "body" && key == "PLpgSQL_stmt_block" && catchesMissingName(x.get("exceptions"))
+			if guarded {
+				p.swallow++
+			}
 			p.walk(kv.v, lineno, kv.k, childDyn)
+			if guarded {
+				p.swallow--
+			}
 		}
 	}
 }
@@ -342,7 +392,7 @@ func (p *plState) expr(e jobj, lineno int, dyn bool) {
 	default:
 		return
 	}
-	p.pending = append(p.pending, plExpr{sql: sql, base: base, shift: shift, fallback: fallback, lineno: lineno, dyn: dyn})
+	p.pending = append(p.pending, plExpr{sql: sql, base: base, shift: shift, fallback: fallback, lineno: lineno, dyn: dyn, swallow: p.swallow > 0})
 }
 
 // parsePending parses all expressions of the function in one call (one
@@ -390,10 +440,12 @@ func (p *plState) collectExpr(e plExpr, raw *pg.RawStmt, delta int32) {
 		return f.bodyToDef(e.base + int(loc-delta) - e.shift)
 	}
 	p.col.off = at
+	p.col.swallow = e.swallow
 	p.col.collect(raw.Stmt)
 	if e.dyn {
 		p.dynamicQuery(raw, at, e.shift+int(delta))
 	}
+	p.col.swallow = false
 }
 
 // dynamicQuery checks EXECUTE's query string: a constant is parsed and

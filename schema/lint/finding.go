@@ -74,6 +74,11 @@ type Result struct {
 	Findings   []Finding `json:"findings"`
 	Suppressed int       `json:"suppressed"`
 	Fixes      []Fix     `json:"fixes"`
+	// InputOrder says, per input directory, the order its files were
+	// replayed in (set by whoever expanded the directory, see
+	// OrderMigrations); Skipped lists the files it left out (*.down.sql).
+	InputOrder []string `json:"input_order,omitempty"`
+	Skipped    []string `json:"skipped,omitempty"`
 }
 
 // Errors counts error findings.

@@ -72,6 +72,16 @@ func TestRules(t *testing.T) {
 			want: []string{"PGV101 g @g(j) $$"},
 		},
 		{
+			name: "body pg_query's PL/pgSQL parser rejects: fallback finds the names, PGV108 says so",
+			sql: "CREATE FUNCTION public.g() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n" +
+				"CREATE FUNCTION public.f(c refcursor) RETURNS int LANGUAGE plpgsql AS $$\nDECLARE v int;\nBEGIN\n" +
+				"  OPEN c FOR SELECT id FROM items WHERE id > g();\n  FETCH c INTO v;\n  PERFORM audit(v);\n" +
+				"  SELECT n INTO v FROM counts;\n  v := v + g();\n  IF helper(v) THEN RETURN 0; END IF;\n" +
+				"  EXECUTE 'SELECT ' || v;\n  CREATE TABLE IF NOT EXISTS made (i int);\n  RAISE NOTICE 'v %', shown(v) USING HINT = 'h';\n  RETURN v;\nEND $$;\n",
+			want: []string{"PGV108  @CREATE FUNCTION public.f", "PGV102 items @items", "PGV102 g @g();\n  FETCH",
+				"PGV102 audit @audit", "PGV102 counts @counts", "PGV102 helper @helper", "PGV102 made @made", "PGV102 shown @shown"},
+		},
+		{
 			name: "not reachable: warning",
 			sql: "CREATE FUNCTION public.g(j jsonb) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
 				"CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE sql AS $$ SELECT g(j) $$;\n",
@@ -185,6 +195,27 @@ func TestRules(t *testing.T) {
 			want: []string{"PGV102 x @x()", "PGV101 y @y()"},
 		},
 		{
+			name: "reached only through a caller that pins search_path: runs with that path, nested calls too",
+			sql: "CREATE SCHEMA app;\n" +
+				"CREATE FUNCTION public.h() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
+				"CREATE FUNCTION public.g() RETURNS boolean LANGUAGE sql AS $$ SELECT h() $$;\n" +
+				"CREATE FUNCTION public.k() RETURNS boolean LANGUAGE sql AS $$ SELECT public.g() $$;\n" +
+				"CREATE FUNCTION public.f(j jsonb) RETURNS boolean LANGUAGE sql SET search_path = public AS $$ SELECT k() $$;\n" +
+				checkTable +
+				"CREATE FUNCTION public.m() RETURNS boolean LANGUAGE sql AS $$ SELECT missing_fn() $$;\n" +
+				"CREATE FUNCTION app.p(j jsonb) RETURNS boolean LANGUAGE sql SET search_path = app AS $$ SELECT public.m() $$;\n" +
+				"CREATE TABLE public.u (v jsonb CHECK (app.p(v)));\n",
+			want: []string{"PGV102 h @h() $$", "PGV103  @CREATE FUNCTION public.k", "PGV101 missing_fn @missing_fn"},
+		},
+		{
+			name: "trigger transition tables are not schema objects",
+			sql: "CREATE TABLE public.t (id int);\nCREATE TABLE public.log (n bigint);\n" +
+				"CREATE FUNCTION public.a() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.log SELECT count(*) FROM newrows JOIN oldrows USING (id) JOIN other USING (id); RETURN NULL; END $$;\n" +
+				"CREATE TRIGGER ta AFTER UPDATE ON public.t REFERENCING NEW TABLE AS newrows OLD TABLE AS oldrows FOR EACH STATEMENT EXECUTE FUNCTION a();\n" +
+				"ALTER TABLE public.t ENABLE ALWAYS TRIGGER ta;\n",
+			want: []string{"PGV101 other @other"},
+		},
+		{
 			name: "PL/pgSQL row variables (parsed again as record)",
 			sql: "CREATE TABLE public.t (id int, v text);\n" +
 				"CREATE FUNCTION public.f() RETURNS int LANGUAGE plpgsql AS $$\nDECLARE\n  r public.t%ROWTYPE;\n  n int := 0;\nBEGIN\n" +
@@ -233,7 +264,7 @@ func TestScriptSearchPath(t *testing.T) {
 	if f.Code != CodeReachable || f.ResolvesTo != "app.g()" || !reflect.DeepEqual(f.Chain, want) {
 		t.Fatalf("finding %+v, want PGV101 resolving to app.g() via %q", f, want)
 	}
-	if res.Fixes[0].SQL != "ALTER FUNCTION app.f(int) SET search_path TO pg_catalog, app, pg_temp;" {
+	if res.Fixes[0].SQL != "ALTER FUNCTION app.f(int) SET search_path TO app, pg_temp;" {
 		t.Errorf("fix %q", res.Fixes[0].SQL)
 	}
 }
@@ -311,7 +342,7 @@ CREATE TABLE "Order" (k "Kind" CHECK ("Check It"(k, '{1}', 'x')));
 	if len(res.Fixes) != 1 {
 		t.Fatalf("fixes %+v", res.Fixes)
 	}
-	want := `ALTER FUNCTION "My Schema"."Check It"("My Schema"."Kind", numeric[], text[]) SET search_path TO pg_catalog, "My Schema", pg_temp;`
+	want := `ALTER FUNCTION "My Schema"."Check It"("My Schema"."Kind", numeric[], text[]) SET search_path TO "My Schema", pg_temp;`
 	if res.Fixes[0].SQL != want {
 		t.Fatalf("fix\n got %s\nwant %s", res.Fixes[0].SQL, want)
 	}
@@ -352,5 +383,39 @@ func TestQuoteIdentAndPaths(t *testing.T) {
 	}
 	if got, ok := splitQualified(`Public."My Seq"`); !ok || !reflect.DeepEqual(got, []string{"public", "My Seq"}) {
 		t.Errorf("splitQualified = %q %v", got, ok)
+	}
+}
+
+// TestSwallowedMessage: an unqualified call in a block whose handler
+// catches a missing name says what the user will see instead.
+func TestSwallowedMessage(t *testing.T) {
+	for _, tc := range []struct {
+		handler string
+		want    bool
+	}{
+		{"EXCEPTION WHEN others THEN RETURN false;", true},
+		{"EXCEPTION WHEN undefined_function THEN RETURN false;", true},
+		{"EXCEPTION WHEN SQLSTATE '42883' THEN RETURN false;", true},
+		{"EXCEPTION WHEN division_by_zero THEN RETURN false;", false},
+		{"", false},
+	} {
+		// Also in a body only the fallback analyzes (OPEN on a refcursor
+		// parameter): PGV108 then comes first.
+		for _, fallback := range []bool{false, true} {
+			sig, open, n := "j jsonb", "", 0
+			if fallback {
+				sig, open, n = "j jsonb, c refcursor DEFAULT NULL", "    OPEN c FOR SELECT CASE WHEN true THEN 1 END;\n", 1
+			}
+			sql := "CREATE FUNCTION public.g(i int) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n" +
+				"CREATE FUNCTION public.f(" + sig + ") RETURNS boolean LANGUAGE plpgsql AS $$\nBEGIN\n  BEGIN\n" + open + "    RETURN g(1);\n  " +
+				tc.handler + "\n  END;\n  RETURN true;\nEND $$;\n" + checkTable
+			res := lintOne(t, sql, Options{})
+			if len(res.Findings) != 1+n || res.Findings[n].Code != CodeReachable {
+				t.Fatalf("%q (fallback %v): findings %v", tc.handler, fallback, brief(res.Findings))
+			}
+			if got := strings.Contains(res.Findings[n].Message, "violates check constraint"); got != tc.want {
+				t.Errorf("%q (fallback %v): swallowed text %v, want %v: %s", tc.handler, fallback, got, tc.want, res.Findings[n].Message)
+			}
+		}
 	}
 }

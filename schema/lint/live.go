@@ -19,6 +19,8 @@ var (
 	rootsSQL string
 	//go:embed sql/views.sql
 	viewsSQL string
+	//go:embed sql/transitions.sql
+	transitionsSQL string
 )
 
 // LintDatabase lints a live database: function bodies and settings from
@@ -66,6 +68,9 @@ func LintTx(ctx context.Context, tx pgx.Tx, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if err := l.loadRoots(ctx, tx); err != nil {
+		return nil, err
+	}
+	if err := l.loadTransitions(ctx, tx); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -260,6 +265,27 @@ func (l *liveLoader) loadRoots(ctx context.Context, q Querier) error {
 		}
 		if d := l.dep(refKind, ref); d != nil {
 			r.deps = append(r.deps, d)
+		}
+	}
+	return rows.Err()
+}
+
+// loadTransitions records the transition table names of triggers on their
+// functions.
+func (l *liveLoader) loadTransitions(ctx context.Context, q Querier) error {
+	rows, err := q.Query(ctx, transitionsSQL)
+	if err != nil {
+		return fmt.Errorf("reading trigger transition tables: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var oid int64
+		var name string
+		if err := rows.Scan(&oid, &name); err != nil {
+			return fmt.Errorf("reading trigger transition tables: %w", err)
+		}
+		if f := l.funcs[oid]; f != nil {
+			f.addTransition(name)
 		}
 	}
 	return rows.Err()

@@ -79,6 +79,12 @@ type funcObj struct {
 	bound    []ref    // BEGIN ATOMIC names, bound at creation
 	dynamic  []int    // offsets of EXECUTE of computed strings
 	problem  string   // why the body could not be (fully) analyzed
+	// transitions are the transition table names (REFERENCING NEW/OLD
+	// TABLE AS x) of triggers that run the function: not schema objects.
+	transitions map[string]bool
+	// parseFailed: pg_query rejected a body PostgreSQL accepted (PGV108
+	// whether or not a root reaches it).
+	parseFailed bool
 }
 
 // effectivePath is the search_path the body's names resolve with when it
@@ -100,6 +106,28 @@ func (f *funcObj) bodyToDef(i int) int {
 		return -1
 	}
 	return f.bodyTok + f.bodyLit.at(i)
+}
+
+func (f *funcObj) addTransition(name string) {
+	if f.transitions == nil {
+		f.transitions = map[string]bool{}
+	}
+	f.transitions[name] = true
+}
+
+// dropTransitions removes the body's uses of transition tables.
+func (f *funcObj) dropTransitions() {
+	if len(f.transitions) == 0 {
+		return
+	}
+	out := f.refs[:0]
+	for _, r := range f.refs {
+		if r.kind == refRel && r.schema == "" && f.transitions[r.name] {
+			continue
+		}
+		out = append(out, r)
+	}
+	f.refs = out
 }
 
 func (f *funcObj) acceptsArgs(n int) bool {
@@ -193,16 +221,17 @@ type root struct {
 
 // trigger tracks CREATE TRIGGER and ALTER TABLE ... ENABLE ... TRIGGER.
 type trigger struct {
-	name    string
-	table   qname
-	fn      qname
-	when    *pg.Node
-	enabled byte // O origin/local, D disabled, R replica, A always
-	path    []string
-	loc     locator
-	off     int
-	order   int
-	ignore  map[string]bool
+	name        string
+	transitions []string // REFERENCING NEW/OLD TABLE AS names
+	table       qname
+	fn          qname
+	when        *pg.Node
+	enabled     byte // O origin/local, D disabled, R replica, A always
+	path        []string
+	loc         locator
+	off         int
+	order       int
+	ignore      map[string]bool
 }
 
 // catalog is the model names resolve against: what the input defines (or

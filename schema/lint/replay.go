@@ -850,6 +850,11 @@ func (rp *replayer) createTrigger(n *pg.CreateTrigStmt, st *stmt) {
 	q := rp.existingRel(rangeVarName(n.Relation))
 	t := &trigger{name: n.Trigname, table: q, fn: lastTwo(strs(n.Funcname)), when: n.WhenClause,
 		enabled: 'O', path: rp.copyPath(), loc: fileLocator{rp.f, 0}, off: st.first, order: rp.cat.order(), ignore: st.ignore}
+	for _, tr := range n.TransitionRels {
+		if tt := tr.GetTriggerTransition(); tt != nil && tt.IsTable {
+			t.transitions = append(t.transitions, tt.Name)
+		}
+	}
 	if n.Replace {
 		rp.dropTrigger(q, n.Trigname)
 	}

@@ -62,7 +62,7 @@ var Rules = []Rule{
 			"ENABLE REPLICA/ALWAYS trigger, materialized view or statistics expression. The logical replication apply and " +
 			"table-sync workers and pg_dump scripts run with an empty search_path, and PG 17 maintenance (ANALYZE, CREATE INDEX, " +
 			"REFRESH MATERIALIZED VIEW, VACUUM) with pg_catalog, pg_temp: the name does not resolve and the statement fails.",
-		Remediation: "Pin the function's search_path (ALTER FUNCTION ... SET search_path = pg_catalog, <schemas>, pg_temp) " +
+		Remediation: "Pin the function's search_path (ALTER FUNCTION ... SET search_path = <schemas>, pg_temp) " +
 			"or schema-qualify every name in its body, on the source and the target.",
 	},
 	{
@@ -75,13 +75,13 @@ var Rules = []Rule{
 		Code: CodeMutablePath, Name: "function-search-path-mutable", Severity: Warning,
 		Title:       "Function without SET search_path references objects outside pg_catalog",
 		Description: "Every such reference is schema-qualified, but the function resolves its other names with the caller's search_path, so a caller's schema can shadow them.",
-		Remediation: "ALTER FUNCTION ... SET search_path = pg_catalog, <schemas>, pg_temp.",
+		Remediation: "ALTER FUNCTION ... SET search_path = <schemas>, pg_temp.",
 	},
 	{
 		Code: CodeSecDef, Name: "security-definer-search-path", Severity: Error,
 		Title:       "SECURITY DEFINER function without a pinned search_path",
 		Description: "A SECURITY DEFINER function runs with its owner's rights but the caller's search_path: a caller can make it resolve names to objects the caller created.",
-		Remediation: "ALTER FUNCTION ... SET search_path = pg_catalog, <schemas>, pg_temp.",
+		Remediation: "ALTER FUNCTION ... SET search_path = <schemas>, pg_temp.",
 	},
 	{
 		Code: CodePinnedMiss, Name: "pinned-search-path-misses", Severity: Error,
@@ -103,8 +103,10 @@ var Rules = []Rule{
 	},
 	{
 		Code: CodeNotAnalyzed, Name: "body-not-analyzed", Severity: Warning,
-		Title:       "Reachable function body could not be analyzed",
-		Description: "The function is reached from replication, restore or maintenance, does not pin search_path, and its body could not be checked (it does not parse, or it is written in a language other than SQL or PL/pgSQL).",
+		Title: "Reachable function body could not be analyzed",
+		Description: "The function's body could not be (fully) checked: it is reached from replication, restore or maintenance, does not pin search_path and " +
+			"is written in a language other than SQL or PL/pgSQL; or the parser rejects its body although PostgreSQL accepts it (reported whether or not anything reaches it: " +
+			"pgverify then checks the SQL statements it can extract one by one, and names elsewhere in the body may be missed).",
 		Remediation: "Pin the function's search_path.",
 	},
 }

@@ -72,6 +72,10 @@ type ref struct {
 	off     int  // offset in the owner's text; -1 unknown
 	literal bool // came from a string literal ('s'::regclass, nextval('s'))
 	seq     bool // the literal names a sequence (nextval and friends)
+	creates bool // the relation a CREATE TABLE/VIEW/SEQUENCE/... creates
+	// swallowed: inside a PL/pgSQL block whose EXCEPTION handler (WHEN
+	// others, undefined_function, ...) catches the error of a missing name.
+	swallowed bool
 }
 
 // collector gathers the names an SQL parse tree uses.
@@ -84,10 +88,14 @@ type collector struct {
 	setPath []string
 	// off maps a parse-tree location to an offset in the owner's text.
 	off func(loc int32) int
+	// creating holds the RangeVars CREATE statements create (walk visits
+	// the statement before its RangeVar).
+	creating map[*pg.RangeVar]bool
+	swallow  bool // refs added now are swallowed (see ref)
 }
 
 func newCollector(off func(int32) int) *collector {
-	return &collector{ctes: map[string]bool{}, temps: map[string]bool{}, off: off}
+	return &collector{ctes: map[string]bool{}, temps: map[string]bool{}, off: off, creating: map[*pg.RangeVar]bool{}}
 }
 
 func (c *collector) at(loc int32) int {
@@ -97,7 +105,10 @@ func (c *collector) at(loc int32) int {
 	return c.off(loc)
 }
 
-func (c *collector) add(r ref) { c.refs = append(c.refs, r) }
+func (c *collector) add(r ref) {
+	r.swallowed = r.swallowed || c.swallow
+	c.refs = append(c.refs, r)
+}
 
 // regKinds are the reg* types whose input resolves a name with the
 // search_path in force when the literal is parsed.
@@ -133,12 +144,22 @@ func (c *collector) collect(m proto.Message) {
 			if n.Name == "search_path" && n.Kind == pg.VariableSetKind_VAR_SET_VALUE {
 				c.setPath = pathFromArgs(n.Args)
 			}
+		case *pg.CreateStmt:
+			c.creating[n.Relation] = true
+		case *pg.CreateTableAsStmt:
+			if n.Into != nil {
+				c.creating[n.Into.Rel] = true
+			}
+		case *pg.ViewStmt:
+			c.creating[n.View] = true
+		case *pg.CreateSeqStmt:
+			c.creating[n.Sequence] = true
 		case *pg.RangeVar:
 			if n.Relpersistence == "t" {
 				c.temps[n.Relname] = true
 				return
 			}
-			c.add(ref{kind: refRel, qname: rangeVarName(n), off: c.at(n.Location)})
+			c.add(ref{kind: refRel, qname: rangeVarName(n), off: c.at(n.Location), creates: c.creating[n]})
 		case *pg.TypeName:
 			if n.PctType || len(n.Names) == 0 {
 				return

@@ -197,6 +197,14 @@ ALTER TABLE app.customers ENABLE ALWAYS TRIGGER customers_touch;
 ALTER TABLE app.customers ENABLE REPLICA TRIGGER customers_status_audit;
 ALTER TABLE app.customers DISABLE TRIGGER customers_truncate_audit;
 
+-- Rules: they change what writes do (DO INSTEAD, DO ALSO, enabled state).
+CREATE TABLE app.kv (key text PRIMARY KEY, value text);
+CREATE RULE kv_no_delete AS ON DELETE TO app.kv DO INSTEAD NOTHING;
+CREATE RULE kv_log AS ON UPDATE TO app.kv
+    WHERE NEW.value IS DISTINCT FROM OLD.value
+    DO ALSO INSERT INTO audit.events (payload) VALUES (jsonb_build_object('key', NEW.key, 'value', NEW.value));
+ALTER TABLE app.kv ENABLE ALWAYS RULE kv_log;
+
 -- Views and a materialized view.
 CREATE VIEW app.customer_orders AS
     SELECT c.id, c.name, count(o.id) AS orders, sum(o.amount) AS total,

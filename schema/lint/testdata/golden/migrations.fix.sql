@@ -5,6 +5,6 @@
 BEGIN;
 
 -- app.headline(app.articles): PGV102
-ALTER FUNCTION app.headline(app.articles) SET search_path TO pg_catalog, app, pg_temp;
+ALTER FUNCTION app.headline(app.articles) SET search_path TO app, pg_temp;
 
 COMMIT;

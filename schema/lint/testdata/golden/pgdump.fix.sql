@@ -5,12 +5,12 @@
 BEGIN;
 
 -- billing.next_invoice(): PGV103
-ALTER FUNCTION billing.next_invoice() SET search_path TO pg_catalog, pg_temp;
+ALTER FUNCTION billing.next_invoice() SET search_path TO billing, pg_temp;
 
 -- public.f(jsonb): PGV101
-ALTER FUNCTION public.f(jsonb) SET search_path TO pg_catalog, public, pg_temp;
+ALTER FUNCTION public.f(jsonb) SET search_path TO public, pg_temp;
 
 -- public.fmt_money(numeric): PGV101
-ALTER FUNCTION public.fmt_money(numeric) SET search_path TO pg_catalog, public, pg_temp;
+ALTER FUNCTION public.fmt_money(numeric) SET search_path TO public, pg_temp;
 
 COMMIT;
