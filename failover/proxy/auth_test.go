@@ -147,3 +147,19 @@ func TestSSL(t *testing.T) {
 		t.Fatalf("client connection is %T, not TLS", tconn.PgConn().Conn())
 	}
 }
+
+func TestMayMatter(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT abalance FROM pgbench_accounts WHERE aid = 1": false,
+		"set search_path = x":              true,
+		"UPDATE t SET v = 1":               true,
+		"select pg_advisory_lock(1)":       true,
+		"LISTEN x":                         true,
+		"CREATE TEMPORARY TABLE x (i int)": true,
+		"select 1":                         false,
+	} {
+		if got := mayMatter(q); got != want {
+			t.Errorf("mayMatter(%q) = %v", q, got)
+		}
+	}
+}

@@ -40,10 +40,14 @@ type prepareEffect struct {
 // worth calling: anything without them cannot change session state we carry.
 var keywords = []string{"set", "prepare", "deallocate", "listen", "temp", "advisory", "hold", "discard", "close"}
 
+// mayMatter scans q once, trying the keywords that start with each letter.
 func mayMatter(q string) bool {
-	for _, k := range keywords {
-		if containsFold(q, k) {
-			return true
+	for i := 0; i < len(q); i++ {
+		c := q[i] | 0x20 // ASCII lower case; other bytes never match
+		for _, k := range keywords {
+			if k[0] == c && len(q)-i >= len(k) && containsFold(q[i:i+len(k)], k) {
+				return true
+			}
 		}
 	}
 	return false
