@@ -123,6 +123,9 @@ func serve(ctx context.Context, l net.Listener, handle func(context.Context, net
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Shutting down ends every session: clients see the connection close.
+			stop := context.AfterFunc(ctx, func() { c.Close() })
+			defer stop()
 			handle(ctx, c)
 		}()
 	}
