@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,9 @@ func TestQueryFlows(t *testing.T) {
 		t.Fatalf("simple protocol: %q", got)
 	}
 	// extended protocol, statement cache (named prepared statements)
-	exec(t, c, "CREATE TABLE t (id int PRIMARY KEY, v text)")
+	execSQL(t, c, "CREATE TABLE t (id int PRIMARY KEY, v text)")
 	for i := 0; i < 3; i++ {
-		exec(t, c, "INSERT INTO t VALUES ($1, $2)", i, "v")
+		execSQL(t, c, "INSERT INTO t VALUES ($1, $2)", i, "v")
 	}
 	if got := queryString(t, c, "SELECT count(*)::text FROM t WHERE v = $1", "v"); got != "3" {
 		t.Fatalf("extended: count %s", got)
@@ -37,6 +38,21 @@ func TestQueryFlows(t *testing.T) {
 	}
 	if got := queryString(t, c, "byid", 2); got != "v" {
 		t.Fatalf("prepared: %q", got)
+	}
+	// a pipeline: several named statements prepared in one batch
+	b := &pgx.Batch{}
+	for i := 0; i < 5; i++ {
+		b.Queue(fmt.Sprintf("SELECT v FROM t WHERE id = $1 AND %d = %d", i, i), i%3)
+	}
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	var prepared int
+	for _, ci := range r.Clients() {
+		prepared = max(prepared, ci.Prepared)
+	}
+	if prepared < 7 { // byid + pgx's cached statements
+		t.Errorf("prepared statements tracked: %d", prepared)
 	}
 	// COPY in
 	n, err := c.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id", "v"},
@@ -65,8 +81,8 @@ func TestQueryFlows(t *testing.T) {
 
 	// NOTIFY delivered through the proxy
 	l := connect(t, via(r, db))
-	exec(t, l, "LISTEN chan1")
-	exec(t, c, "SELECT pg_notify('chan1', 'hello')")
+	execSQL(t, l, "LISTEN chan1")
+	execSQL(t, c, "SELECT pg_notify('chan1', 'hello')")
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	note, err := l.WaitForNotification(wctx)

@@ -35,8 +35,10 @@ const (
 )
 
 type parseEntry struct {
-	name string
-	msg  []byte
+	name     string
+	msg      []byte
+	injected bool  // replayed by the proxy: its ParseComplete is not the client's
+	batch    int64 // syncs sent before it: answered by the next ReadyForQuery after that many
 }
 
 // session is one client connection and its backend session.
@@ -64,6 +66,9 @@ type session struct {
 	held        bool
 	closed      bool
 
+	sentSyncs int64 // Query/Sync/FunctionCall sent; client reader only
+	doneSyncs int64 // ReadyForQuery seen; backend reader only, under mu
+
 	// guarded by mu
 	mu           sync.Mutex
 	st           *sessionState
@@ -71,6 +76,10 @@ type session struct {
 	txErr        bool         // an error or rollback ended the current transaction
 	serverParams map[string]string
 	cache        map[string]effects
+	// lazy are named statements not yet re-parsed on the current backend
+	// since a switch: each is parsed just before the first message using it.
+	lazy  map[string][]byte
+	lazyN atomic.Int32
 
 	// backend hand-over: the switcher parks the backend reader, then
 	// resumes it with the new backend (nil: the session is over).
@@ -466,7 +475,7 @@ func (s *session) clientLoop(ctx context.Context) {
 				keep = bytes.Clone(msg)
 			}
 			s.mu.Lock()
-			s.parseQ = append(s.parseQ, parseEntry{name: name, msg: keep})
+			s.parseQ = append(s.parseQ, parseEntry{name: name, msg: keep, batch: s.sentSyncs})
 			s.mu.Unlock()
 			s.track(q)
 		case 'C':
@@ -474,9 +483,18 @@ func (s *session) clientLoop(ctx context.Context) {
 				if name, _, err := cstring(msg[6:]); err == nil {
 					s.mu.Lock()
 					delete(s.st.parses, name)
+					s.dropLazyLocked(name)
 					s.mu.Unlock()
 				}
 			}
+		}
+		if s.lazyN.Load() > 0 {
+			if err := s.replayLazy(be, typ, msg); err != nil {
+				return
+			}
+		}
+		if typ == 'Q' || typ == 'S' || typ == 'F' {
+			s.sentSyncs++
 		}
 		if _, err := be.wr.Write(msg); err != nil {
 			return
@@ -487,6 +505,53 @@ func (s *session) clientLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+func (s *session) dropLazyLocked(name string) {
+	if _, ok := s.lazy[name]; ok {
+		delete(s.lazy, name)
+		s.lazyN.Add(-1)
+	}
+}
+
+// replayLazy sends the Parse of a statement carried over a switch before
+// the first Bind or Describe that names it; a new Parse of the name replaces
+// it.
+func (s *session) replayLazy(be *backend, typ byte, msg []byte) error {
+	var name string
+	var err error
+	switch {
+	case typ == 'B':
+		var rest []byte
+		if _, rest, err = cstring(msg[5:]); err == nil {
+			name, _, err = cstring(rest)
+		}
+	case typ == 'D' && len(msg) > 6 && msg[5] == 'S':
+		name, _, err = cstring(msg[6:])
+	case typ == 'P':
+		name, _, err = cstring(msg[5:])
+		s.mu.Lock()
+		s.dropLazyLocked(name)
+		s.mu.Unlock()
+		return nil
+	default:
+		return nil
+	}
+	if err != nil || name == "" {
+		return nil
+	}
+	s.mu.Lock()
+	parse, ok := s.lazy[name]
+	if ok {
+		s.dropLazyLocked(name)
+		s.parseQ = append(s.parseQ, parseEntry{name: name, msg: parse, injected: true, batch: s.sentSyncs})
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	_, err = be.wr.Write(parse)
+	return err
 }
 
 // track records a statement's session effects as pending until its
@@ -540,7 +605,13 @@ func (s *session) backendLoop(be *backend) {
 		case 'Z':
 			tx := msg[5]
 			s.mu.Lock()
-			s.parseQ = s.parseQ[:0]
+			// Parses of this batch not answered were skipped after an error.
+			s.doneSyncs++
+			i := 0
+			for i < len(s.parseQ) && s.parseQ[i].batch < s.doneSyncs {
+				i++
+			}
+			s.parseQ = s.parseQ[i:]
 			if tx == 'I' {
 				if !s.txErr {
 					for _, e := range s.st.pending {
@@ -558,14 +629,20 @@ func (s *session) backendLoop(be *backend) {
 			s.updateBusyLocked()
 			p.mu.Unlock()
 		case '1': // ParseComplete
+			injected := false
 			s.mu.Lock()
 			if len(s.parseQ) > 0 {
-				if e := s.parseQ[0]; e.name != "" {
+				e := s.parseQ[0]
+				if e.name != "" {
 					s.st.parses[e.name] = e.msg
 				}
+				injected = e.injected
 				s.parseQ = s.parseQ[1:]
 			}
 			s.mu.Unlock()
+			if injected {
+				continue // the client did not send this Parse
+			}
 		case 'E':
 			s.mu.Lock()
 			s.txErr = true
@@ -630,9 +707,9 @@ func (s *session) switchTo(ctx context.Context, t *target, gen int, probe bool) 
 	s.mu.Lock()
 	why := s.st.unmovable()
 	sql := s.st.replaySQL()
-	parses := make([][]byte, 0, len(s.st.parses))
-	for _, m := range s.st.parses {
-		parses = append(parses, m)
+	lazy := make(map[string][]byte, len(s.st.parses))
+	for n, m := range s.st.parses {
+		lazy[n] = m
 	}
 	s.mu.Unlock()
 	if why != "" {
@@ -650,7 +727,7 @@ func (s *session) switchTo(ctx context.Context, t *target, gen int, probe bool) 
 		why := "cannot log in to the new backend: " + dbconn.Redact(err.Error())
 		return finish(failed, fatal("57P01", "pgverify proxy: closing this session at the backend switch: "+why, "Reconnect."), why)
 	}
-	if err := nb.replay(ctx, sql, parses); err != nil {
+	if err := nb.replay(ctx, sql, nil); err != nil {
 		nb.terminate()
 		why := "cannot restore the session's settings or prepared statements: " + err.Error()
 		return finish(failed, fatal("57P01", "pgverify proxy: closing this session at the backend switch: "+why, "Reconnect."), why)
@@ -673,6 +750,10 @@ func (s *session) switchTo(ctx context.Context, t *target, gen int, probe bool) 
 			return failed, "client gone", nil
 		}
 	}
+	s.mu.Lock()
+	s.lazy = lazy
+	s.lazyN.Store(int32(len(lazy)))
+	s.mu.Unlock()
 	p.mu.Lock()
 	s.be = nb
 	p.mu.Unlock()

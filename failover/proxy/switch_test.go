@@ -32,7 +32,7 @@ func TestPauseWaitsForTransaction(t *testing.T) {
 	ctx := context.Background()
 	a := connect(t, via(r, db))
 	b := connect(t, via(r, db))
-	exec(t, a, "CREATE TABLE p (id int)")
+	execSQL(t, a, "CREATE TABLE p (id int)")
 	tx, err := a.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -118,15 +118,15 @@ func TestSwitch13To16(t *testing.T) {
 	}
 	for _, c := range []string{c13.DSN(db), c16.DSN(db)} {
 		conn := connect(t, c)
-		exec(t, conn, "CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, name text); INSERT INTO app.items VALUES (1, 'one'), (2, 'two')")
+		execSQL(t, conn, "CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, name text); INSERT INTO app.items VALUES (1, 'one'), (2, 'two')")
 	}
 	r := startProxy(t, Config{Backend: c13.DSN(db)})
 	s := connect(t, via(r, db))
-	exec(t, s, "SET search_path = app, public")
-	exec(t, s, "SET application_name = 'moving-app'")
-	exec(t, s, "BEGIN; SET statement_timeout = '7s'; ROLLBACK") // rolled back: not carried
-	exec(t, s, "SET LOCAL work_mem = '9MB'")                    // transaction-local: not carried
-	exec(t, s, "PREPARE byid(int) AS SELECT name FROM items WHERE id = $1")
+	execSQL(t, s, "SET search_path = app, public")
+	execSQL(t, s, "SET application_name = 'moving-app'")
+	execSQL(t, s, "BEGIN; SET statement_timeout = '7s'; ROLLBACK") // rolled back: not carried
+	execSQL(t, s, "SET LOCAL work_mem = '9MB'")                    // transaction-local: not carried
+	execSQL(t, s, "PREPARE byid(int) AS SELECT name FROM items WHERE id = $1")
 	if _, err := s.Prepare(ctx, "proto_stmt", "SELECT name FROM items WHERE id = $1"); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,14 @@ func TestSwitch13To16(t *testing.T) {
 		t.Fatalf("before: %s", v)
 	}
 	l := connect(t, via(r, db))
-	exec(t, l, "LISTEN jobs")
+	execSQL(t, l, "LISTEN jobs")
+	tmp := connect(t, via(r, db))
+	execSQL(t, tmp, "CREATE TEMP TABLE scratch (i int)")
+	adv := connect(t, via(r, db))
+	execSQL(t, adv, "SELECT pg_advisory_lock(7)")
+	// Released state does not stop a session from moving.
+	freed := connect(t, via(r, db))
+	execSQL(t, freed, "LISTEN x; UNLISTEN x; SELECT pg_advisory_lock(8); SELECT pg_advisory_unlock(8)")
 
 	admin := connect(t, dsn(r.admin, "postgres", "", "pgverify", "default_query_exec_mode=simple_protocol"))
 	start := time.Now()
@@ -144,7 +151,7 @@ func TestSwitch13To16(t *testing.T) {
 	switched := time.Now()
 	adminRows(t, admin, "RESUME")
 	t.Logf("PAUSE %s, SWITCH %s, PAUSE+SWITCH+RESUME %s; switch row %v", paused.Sub(start), switched.Sub(paused), time.Since(start), sw)
-	if len(sw) != 1 || sw[0][0] != "1" || sw[0][1] != "1" || sw[0][2] != "0" {
+	if len(sw) != 1 || sw[0][0] != "2" || sw[0][1] != "3" || sw[0][2] != "0" {
 		t.Fatalf("switch row (moved, closed, failed): %v", sw)
 	}
 
@@ -178,12 +185,21 @@ func TestSwitch13To16(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Severity != "FATAL" || !strings.Contains(pe.Message, `LISTEN on "jobs"`) {
 		t.Fatalf("LISTEN session after switch: %v", err)
 	}
+	for conn, why := range map[*pgx.Conn]string{tmp: "temporary tables", adv: "session advisory locks"} {
+		_, err := conn.Exec(ctx, "SELECT 1")
+		if !errors.As(err, &pe) || pe.Severity != "FATAL" || !strings.Contains(pe.Message, why) {
+			t.Errorf("%s session after switch: %v", why, err)
+		}
+	}
+	if v := queryString(t, freed, "SELECT version()"); !strings.Contains(v, "PostgreSQL 16") {
+		t.Errorf("freed session: %s", v)
+	}
 	st := adminRows(t, admin, "SHOW STATE")
-	if st[0][1] != "1" || st[0][2] != "false" || st[0][9] != "1" {
+	if st[0][1] != "1" || st[0][2] != "false" || st[0][9] != "3" {
 		t.Errorf("SHOW STATE %v", st)
 	}
 	cl := adminRows(t, admin, "SHOW CLIENTS")
-	if len(cl) != 1 || cl[0][4] != "moving-app" || cl[0][5] != "idle" {
+	if len(cl) != 2 || cl[0][4] != "moving-app" || cl[0][5] != "idle" {
 		t.Errorf("SHOW CLIENTS %v", cl)
 	}
 	// SWITCH when not paused is refused.
