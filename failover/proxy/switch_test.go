@@ -56,7 +56,7 @@ func TestPauseWaitsForTransaction(t *testing.T) {
 	}
 	// b's next transaction is held.
 	held := make(chan error, 1)
-	go func() { _, err := b.Exec(ctx, "INSERT INTO p VALUES (3)"); held <- err }()
+	go func() { _, err := b.Exec(ctx, "INSERT INTO p VALUES ($1)", 3); held <- err }() // extended protocol
 	waitFor(t, "b held", func() bool { return r.State().Held == 1 })
 	commitAt := time.Now()
 	if err := tx.Commit(ctx); err != nil {
@@ -178,6 +178,22 @@ func TestSwitch13To16(t *testing.T) {
 	}
 	if got := s.PgConn().ParameterStatus("server_version"); !strings.HasPrefix(got, "16") {
 		t.Errorf("client's server_version %q", got)
+	}
+	// Cancel reaches the session's new backend.
+	errc := make(chan error, 1)
+	go func() { _, err := s.Exec(ctx, "SELECT pg_sleep(20)"); errc <- err }()
+	time.Sleep(300 * time.Millisecond)
+	if err := s.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "57014" {
+			t.Fatalf("cancel after switch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancel after the switch did not reach the new backend")
 	}
 	// The LISTEN session was closed with a FATAL naming why.
 	_, err := l.Exec(ctx, "SELECT 1")
