@@ -585,8 +585,17 @@ func (s *session) backendLoop(be *backend) {
 		typ, msg, err := be.rd.next()
 		if err != nil {
 			if s.swapping.Load() {
-				s.parked <- struct{}{}
-				if be = <-s.resume; be == nil {
+				select {
+				case s.parked <- struct{}{}:
+				case <-s.done:
+					return
+				}
+				select {
+				case be = <-s.resume:
+				case <-s.done:
+					return
+				}
+				if be == nil {
 					return
 				}
 				continue
@@ -692,10 +701,17 @@ func (s *session) switchTo(ctx context.Context, t *target, gen int, probe bool) 
 	case <-s.parked:
 	case <-s.done:
 		return failed, "session ended", nil
+	case <-ctx.Done():
+		// The reader is stuck writing to a client that does not read.
+		s.close()
+		return failed, "the client did not read its messages before the switch deadline", nil
 	}
 	unpark := func(b *backend) {
 		s.swapping.Store(false)
-		s.resume <- b
+		select {
+		case s.resume <- b:
+		case <-s.done:
+		}
 	}
 	finish := func(o outcome, e *pgproto3.ErrorResponse, why string) (outcome, string, error) {
 		_ = s.send(e)
