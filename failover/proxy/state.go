@@ -157,6 +157,10 @@ func walk(m protoreflect.Message, e *effects) {
 				e.advisory--
 			case "pg_advisory_unlock_all":
 				e.unlockAll = true
+			case "set_config":
+				if se, ok := setConfig(v.Args); ok {
+					e.sets = append(e.sets, se)
+				}
 			}
 		}
 	}
@@ -173,6 +177,50 @@ func walk(m protoreflect.Message, e *effects) {
 		return true
 	})
 }
+
+// setConfig reads set_config('name', 'value', false) with constant
+// arguments as a session SET; is_local true is transaction-scoped, and
+// non-constant arguments cannot be replayed (not carried).
+func setConfig(args []*pg_query.Node) (setEffect, bool) {
+	if len(args) != 3 {
+		return setEffect{}, false
+	}
+	name, ok1 := constString(args[0])
+	value, ok2 := constString(args[1])
+	if !ok1 || !ok2 {
+		return setEffect{}, false
+	}
+	local := true
+	if c := args[2].GetAConst(); c != nil {
+		if b := c.GetBoolval(); b != nil {
+			local = b.Boolval
+		} else if sv := c.GetSval(); sv != nil {
+			switch strings.ToLower(sv.Sval) {
+			case "f", "false", "off", "no", "n", "0":
+				local = false
+			}
+		}
+	}
+	if local {
+		return setEffect{}, false
+	}
+	return setEffect{name: strings.ToLower(name), stmt: "SELECT pg_catalog.set_config(" + quoteLiteral(name) + ", " + quoteLiteral(value) + ", false)"}, true
+}
+
+func constString(n *pg_query.Node) (string, bool) {
+	if tc := n.GetTypeCast(); tc != nil {
+		n = tc.Arg
+	}
+	if c := n.GetAConst(); c != nil {
+		if sv := c.GetSval(); sv != nil {
+			return sv.Sval, true
+		}
+	}
+	return "", false
+}
+
+// quoteLiteral quotes s as a standard SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func stmtText(q string, raw *pg_query.RawStmt) string {
 	start := int(raw.StmtLocation)

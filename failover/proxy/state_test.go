@@ -19,12 +19,16 @@ func TestSessionStateTracking(t *testing.T) {
 		"PREPARE b AS SELECT 2",
 		"DEALLOCATE b",
 		"UPDATE t SET v = 1",
+		"SELECT set_config('app.tenant', 'it''s 42', false)",
+		"SELECT set_config('app.local', 'x', true)",
+		"SELECT set_config('app.param', $1, false)",
 	} {
 		st.apply(analyze(q))
 	}
 	got := st.replaySQL()
 	want := "SET search_path = app, public;\nset Application_Name to 'x';\n" +
-		"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nPREPARE a(int) AS SELECT $1;\n"
+		"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n" +
+		"SELECT pg_catalog.set_config('app.tenant', 'it''s 42', false);\nPREPARE a(int) AS SELECT $1;\n"
 	if got != want {
 		t.Errorf("replay:\n%s\nwant:\n%s", got, want)
 	}

@@ -124,6 +124,7 @@ func TestSwitch13To16(t *testing.T) {
 	s := connect(t, via(r, db))
 	execSQL(t, s, "SET search_path = app, public")
 	execSQL(t, s, "SET application_name = 'moving-app'")
+	execSQL(t, s, "SELECT set_config('app.tenant', 'acme', false)")
 	execSQL(t, s, "BEGIN; SET statement_timeout = '7s'; ROLLBACK") // rolled back: not carried
 	execSQL(t, s, "SET LOCAL work_mem = '9MB'")                    // transaction-local: not carried
 	execSQL(t, s, "PREPARE byid(int) AS SELECT name FROM items WHERE id = $1")
@@ -163,6 +164,9 @@ func TestSwitch13To16(t *testing.T) {
 	}
 	if got := queryString(t, s, "SELECT current_setting('application_name')"); got != "moving-app" {
 		t.Errorf("application_name %q", got)
+	}
+	if got := queryString(t, s, "SELECT current_setting('app.tenant')"); got != "acme" {
+		t.Errorf("set_config app.tenant %q", got)
 	}
 	if got := queryString(t, s, "SHOW statement_timeout"); got != "0" {
 		t.Errorf("rolled-back statement_timeout carried: %q", got)
