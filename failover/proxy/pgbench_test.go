@@ -226,3 +226,60 @@ func maxOf(xs []float64) float64 {
 	}
 	return m
 }
+
+// TestPgbenchSwitchReplicated is the move itself: PG 16 subscribes to PG 13,
+// pgbench TPC-B runs through the proxy, and in the middle the proxy pauses,
+// replication catches up, the proxy switches to PG 16 and resumes. Every
+// transaction pgbench counted has its pgbench_history row on PG 16.
+func TestPgbenchSwitchReplicated(t *testing.T) {
+	needPG(t, 13, 16)
+	pgbenchPath(t)
+	ctx := context.Background()
+	c13, c16 := clusters.Get(t, 13), clusters.Get(t, 16)
+	db := clusters.NewDB(t, c13, "move")
+	if err := c16.CreateDB(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	pgbenchInit(t, c13, db)
+	runPgbench(t, addrOf(c16), c16.Password, db, "-i", "-q", "-I", "dtp") // schema only
+	if err := pgcluster.Subscribe(ctx, c13, c16, db, "move_"+strings.TrimPrefix(db, "move_")); err != nil {
+		t.Fatal(err)
+	}
+	r := startProxy(t, Config{Backend: c13.DSN(db)})
+	done := make(chan benchResult, 1)
+	go func() { done <- pgbench(t, r.addr, "", db, "-n", "-c", "4", "-j", "2", "-T", "5", "-M", "prepared") }()
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.Pause(pctx); err != nil {
+		t.Fatal(err)
+	}
+	drained := time.Since(start)
+	if err := pgcluster.WaitCaughtUp(ctx, c13, db); err != nil {
+		r.Resume()
+		t.Fatal(err)
+	}
+	caughtUp := time.Since(start)
+	rep, err := r.Switch(ctx, c16.DSN(db))
+	if err != nil {
+		r.Resume()
+		t.Fatal(err)
+	}
+	r.Resume()
+	held := time.Since(start)
+	br := <-done
+	t.Logf("pause drained %s, replication caught up at %s, switch %s (moved %d), held %s; %d transactions, %d failed",
+		drained, caughtUp, rep.Duration, rep.Moved, held, br.processed, br.failed)
+	if br.failed != 0 || strings.Contains(br.out, "aborted") || rep.Moved != 4 {
+		t.Fatalf("switch %+v\n%s", rep, br.out)
+	}
+	conn := connect(t, c16.DSN(db))
+	if n := queryString(t, conn, "SELECT count(*)::text FROM pgbench_history"); n != strconv.Itoa(br.processed) {
+		t.Fatalf("PG 16 has %s pgbench_history rows, pgbench counted %d transactions", n, br.processed)
+	}
+	// The balances agree with the history, on the new cluster.
+	if s := queryString(t, conn, "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT coalesce(sum(delta), 0) FROM pgbench_history))::text"); s != "true" {
+		t.Fatal("account balances do not match the history on PG 16")
+	}
+}
