@@ -353,11 +353,6 @@ func (p *Proxy) startup(ctx context.Context, s *session, sm *pgproto3.StartupMes
 // release unregisters a finished session.
 func (p *Proxy) release(s *session) {
 	s.close()
-	p.mu.Lock()
-	if p.sessions[s.id] == s {
-		delete(p.sessions, s.id)
-	}
-	p.mu.Unlock()
 	<-p.slots
 }
 
@@ -368,6 +363,9 @@ func (s *session) close() {
 		p.mu.Lock()
 		s.closed = true
 		s.updateBusyLocked()
+		if p.sessions[s.id] == s {
+			delete(p.sessions, s.id)
+		}
 		be := s.be
 		p.mu.Unlock()
 		close(s.done)
