@@ -111,7 +111,7 @@ func queryString(t *testing.T, c *pgx.Conn, sql string, args ...any) string {
 	return s
 }
 
-func exec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
+func execSQL(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
