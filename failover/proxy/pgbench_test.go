@@ -171,9 +171,12 @@ func TestThroughput(t *testing.T) {
 		direct, relayed, proxied, p/d, rl/d)
 	// One client: the latency the proxy adds per query, without CPU saturation.
 	one := []string{"-n", "-S", "-c", "1", "-T", secs, "-M", "simple"}
-	d1 := pgbench(t, addrOf(c), c.Password, db, one...).tps
-	r1 := pgbench(t, relay, c.Password, db, one...).tps
-	p1 := pgbench(t, r.addr, "", db, one...).tps
+	var d1, r1, p1 float64
+	for i := 0; i < 2; i++ { // best of two: scheduling noise only slows runs down
+		d1 = max(d1, pgbench(t, addrOf(c), c.Password, db, one...).tps)
+		r1 = max(r1, pgbench(t, relay, c.Password, db, one...).tps)
+		p1 = max(p1, pgbench(t, r.addr, "", db, one...).tps)
+	}
 	t.Logf("select-only, 1 client: direct %.1f us/query, bare relay %.1f, proxy %.1f: the proxy adds %.1f us per query, a bare relay %.1f",
 		1e6/d1, 1e6/r1, 1e6/p1, 1e6/p1-1e6/d1, 1e6/r1-1e6/d1)
 	// On a 2-core box with 16 clients the CPU is saturated: the proxy's two
