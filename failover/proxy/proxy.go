@@ -1,0 +1,378 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Config configures a Proxy.
+type Config struct {
+	// Backend is the DSN of the cluster clients are sent to first. Its user
+	// and database are replaced by each client's; its password is used when
+	// the client's user is the DSN's.
+	Backend string
+	// Users are the credentials clients authenticate with (and the plain
+	// passwords the proxy logs in with). Nil means trust, which the proxy
+	// accepts only from loopback clients.
+	Users Userlist
+	// TLS, when set, terminates TLS for clients that ask (SSLRequest).
+	TLS *tls.Config
+	// MaxClients bounds client sessions; 0 means 100.
+	MaxClients int
+	// PassFile is the .pgpass file for backend passwords; default
+	// $PGPASSFILE, else ~/.pgpass.
+	PassFile string
+	// MaxPause is the longest a pause holds new transactions before the proxy
+	// resumes by itself, so a coordinator that dies cannot stall the
+	// application; 0 means one minute.
+	MaxPause time.Duration
+	// SwitchParallel is how many sessions open their new backend session at
+	// once during Switch; 0 means 8.
+	SwitchParallel int
+}
+
+// Proxy forwards client sessions to the current backend.
+type Proxy struct {
+	cfg Config
+
+	switchMu sync.Mutex // one Switch at a time; Resume waits for it
+
+	mu         sync.Mutex
+	target     *target
+	gen        int
+	sessions   map[uint32]*session
+	busy       int // sessions not at an idle boundary
+	paused     bool
+	pausedAt   time.Time
+	resumed    chan struct{} // closed by Resume
+	drained    chan struct{} // closed when busy reaches 0 while paused
+	pauseTimer *time.Timer
+	lastSwitch *SwitchReport
+	slots      chan struct{}
+}
+
+// New checks the configuration; nothing is dialled until a client connects.
+func New(cfg Config) (*Proxy, error) {
+	t, err := newTarget(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 100
+	}
+	if cfg.MaxPause <= 0 {
+		cfg.MaxPause = time.Minute
+	}
+	if cfg.SwitchParallel <= 0 {
+		cfg.SwitchParallel = 8
+	}
+	return &Proxy{cfg: cfg, target: t, sessions: map[uint32]*session{}, slots: make(chan struct{}, cfg.MaxClients)}, nil
+}
+
+// IsLoopback reports whether a listen or remote address is on loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Serve accepts client connections on l until ctx ends or l fails.
+func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
+	if p.cfg.Users == nil && !IsLoopback(l.Addr().String()) {
+		return fmt.Errorf("trust authentication (no auth file) is allowed on loopback only, not on %s", l.Addr())
+	}
+	return serve(ctx, l, p.handle)
+}
+
+func serve(ctx context.Context, l net.Listener, handle func(context.Context, net.Conn)) error {
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accepting connections: %w", err)
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Shutting down ends every session: clients see the connection close.
+			stop := context.AfterFunc(ctx, func() { c.Close() })
+			defer stop()
+			handle(ctx, c)
+		}()
+	}
+}
+
+// Pause holds every session's next transaction and returns once no client
+// is inside one: sessions in a transaction go on until ReadyForQuery 'I'. If
+// ctx ends first, a pause this call started is undone and the error says how
+// many clients were still in a transaction. A pause lasts until Resume, or
+// at most Config.MaxPause.
+func (p *Proxy) Pause(ctx context.Context) error {
+	p.mu.Lock()
+	started := !p.paused
+	if started {
+		p.paused, p.pausedAt, p.resumed = true, time.Now(), make(chan struct{})
+		p.pauseTimer = time.AfterFunc(p.cfg.MaxPause, p.Resume)
+	}
+	if p.busy == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.drained == nil {
+		p.drained = make(chan struct{})
+	}
+	ch, resumed := p.drained, p.resumed
+	p.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-resumed:
+		return errors.New("pause: resumed before every transaction had ended")
+	case <-ctx.Done():
+		p.mu.Lock()
+		n := p.busy
+		p.mu.Unlock()
+		if started {
+			p.Resume()
+		}
+		return fmt.Errorf("pause: %d client(s) still inside a transaction: %w", n, ctx.Err())
+	}
+}
+
+// Resume releases the held transactions. It waits for a running Switch.
+func (p *Proxy) Resume() {
+	p.switchMu.Lock()
+	defer p.switchMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.paused {
+		return
+	}
+	p.paused = false
+	close(p.resumed)
+	p.pauseTimer.Stop()
+	p.drained = nil
+}
+
+// ClosedSession is a session Switch closed, and why.
+type ClosedSession struct {
+	ID       uint32 `json:"id"`
+	User     string `json:"user"`
+	Database string `json:"database"`
+	Reason   string `json:"reason"`
+}
+
+// SwitchReport is what a Switch did.
+type SwitchReport struct {
+	From, To string          // redacted DSNs
+	Moved    int             // sessions now on the new backend
+	Closed   []ClosedSession // sessions whose state could not move
+	Failed   []ClosedSession // sessions that could not be restored on the new backend
+	Duration time.Duration
+	At       time.Time
+}
+
+// Switch points the proxy at a new backend and moves every session to it.
+// The proxy must be paused with no client inside a transaction (Pause). The
+// first session's new backend session is a probe: if it cannot be opened,
+// nothing changes and the error is returned. Sessions whose state cannot
+// move are closed with a FATAL message naming why; sessions whose state
+// cannot be replayed are closed too (Failed).
+func (p *Proxy) Switch(ctx context.Context, dsn string) (*SwitchReport, error) {
+	t, err := newTarget(dsn)
+	if err != nil {
+		return nil, err
+	}
+	p.switchMu.Lock()
+	defer p.switchMu.Unlock()
+	start := time.Now()
+	p.mu.Lock()
+	if !p.paused || p.busy > 0 {
+		busy := p.busy
+		p.mu.Unlock()
+		if busy > 0 {
+			return nil, fmt.Errorf("switch: %d client(s) inside a transaction: pause first", busy)
+		}
+		return nil, errors.New("switch: the proxy is not paused: pause first")
+	}
+	old := p.target
+	sessions := make([]*session, 0, len(p.sessions))
+	for _, s := range p.sessions {
+		sessions = append(sessions, s)
+	}
+	p.target = t
+	p.gen++
+	gen := p.gen
+	p.mu.Unlock()
+	sort.Slice(sessions, func(i, j int) bool { return sessions[i].connectedAt.Before(sessions[j].connectedAt) })
+
+	rep := &SwitchReport{From: old.redacted(), To: t.redacted(), At: start}
+	var rmu sync.Mutex
+	record := func(s *session, o outcome, why string) {
+		rmu.Lock()
+		defer rmu.Unlock()
+		cs := ClosedSession{ID: s.id, User: s.user, Database: s.db, Reason: why}
+		switch o {
+		case moved:
+			rep.Moved++
+		case closedUnmovable:
+			rep.Closed = append(rep.Closed, cs)
+		case failed:
+			rep.Failed = append(rep.Failed, cs)
+		}
+	}
+	revert := func(err error) (*SwitchReport, error) {
+		p.mu.Lock()
+		p.target = old
+		p.gen++
+		p.mu.Unlock()
+		return nil, fmt.Errorf("switch: cannot log in to the new backend, nothing changed: %w", err)
+	}
+	// Probe: the first movable session, or the DSN's own login.
+	rest := sessions
+	probed := false
+	for len(rest) > 0 && !probed {
+		s := rest[0]
+		rest = rest[1:]
+		o, why, err := s.switchTo(ctx, t, gen, true)
+		if err != nil {
+			return revert(err)
+		}
+		record(s, o, why)
+		probed = o == moved
+	}
+	if !probed {
+		b, err := p.connect(ctx, t, gen, t.cfg.User, t.cfg.Database, nil)
+		if err != nil {
+			return revert(err)
+		}
+		b.terminate()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.SwitchParallel)
+	for _, s := range rest {
+		g.Go(func() error {
+			o, why, _ := s.switchTo(gctx, t, gen, false)
+			record(s, o, why)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	rep.Duration = time.Since(start)
+	p.mu.Lock()
+	p.lastSwitch = rep
+	p.mu.Unlock()
+	return rep, nil
+}
+
+// ClientInfo describes one client session.
+type ClientInfo struct {
+	ID              uint32 // the proxy's process id for the client (BackendKeyData)
+	User, Database  string
+	Addr            string // client address
+	ApplicationName string
+	State           string // idle, active, in transaction, failed transaction, held
+	ConnectedAt     time.Time
+	Backend         string // backend address
+	BackendPID      uint32
+	Prepared        int    // prepared statements carried at a switch
+	Settings        int    // session SETs carried at a switch
+	Unmovable       string // state that closes the session at a switch, if any
+}
+
+// Clients lists the client sessions, oldest first.
+func (p *Proxy) Clients() []ClientInfo {
+	p.mu.Lock()
+	ss := make([]*session, 0, len(p.sessions))
+	for _, s := range p.sessions {
+		ss = append(ss, s)
+	}
+	infos := make([]ClientInfo, len(ss))
+	for i, s := range ss {
+		infos[i] = ClientInfo{ID: s.id, User: s.user, Database: s.db, Addr: s.addr, State: s.stateLocked(),
+			ConnectedAt: s.connectedAt, Backend: s.be.addr, BackendPID: s.be.pid}
+	}
+	p.mu.Unlock()
+	for i, s := range ss {
+		s.mu.Lock()
+		infos[i].ApplicationName = s.serverParams["application_name"]
+		infos[i].Prepared = len(s.st.prepared) + len(s.st.parses)
+		infos[i].Settings = len(s.st.settings)
+		infos[i].Unmovable = s.st.unmovable()
+		s.mu.Unlock()
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].ConnectedAt.Before(infos[j].ConnectedAt) })
+	return infos
+}
+
+// State is the proxy's state as a whole.
+type State struct {
+	Backend    string // redacted DSN of the current backend
+	Generation int    // increments at each switch
+	Paused     bool
+	PausedFor  time.Duration
+	Clients    int
+	InTx       int // sessions not at an idle boundary
+	Held       int // sessions whose next transaction waits for Resume
+	LastSwitch *SwitchReport
+}
+
+// State reports the proxy's state.
+func (p *Proxy) State() State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := State{Backend: p.target.redacted(), Generation: p.gen, Paused: p.paused, Clients: len(p.sessions), InTx: p.busy, LastSwitch: p.lastSwitch}
+	if p.paused {
+		st.PausedFor = time.Since(p.pausedAt)
+	}
+	for _, s := range p.sessions {
+		if s.held {
+			st.Held++
+		}
+	}
+	return st
+}
+
+// newKey picks an unused proxy process id and a secret for a session.
+func (p *Proxy) newKey() (uint32, [4]byte) {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:])
+		id := binary.BigEndian.Uint32(b[:4]) & 0x7fffffff
+		if id == 0 {
+			continue
+		}
+		if _, taken := p.sessions[id]; !taken {
+			return id, [4]byte(b[4:])
+		}
+	}
+}
