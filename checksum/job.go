@@ -25,11 +25,11 @@ type tableJob struct {
 	budget   atomic.Int64 // differences still allowed to be collected
 	mu       sync.Mutex
 	err      error
-	caughtUp bool      // the target had applied past the source snapshot before its own
-	collateC bool      // key ranges are bounded in COLLATE "C" (no index ranges)
-	diffs    []rowDiff // all differences found in the snapshot pass
-	started  time.Time // first range began
-	ended    time.Time // last range ended
+	caughtUp bool         // the target had applied past the source snapshot before its own
+	collateC bool         // key ranges are bounded in COLLATE "C" (no index ranges)
+	diffs    []rowDiff    // all differences found in the snapshot pass
+	started  time.Time    // first range began
+	ended    time.Time    // last range ended
 	pending  atomic.Int64 // ranges not hashed yet
 	fp       string       // fingerprint, for --state
 }
