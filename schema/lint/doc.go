@@ -22,4 +22,4 @@ package lint
 // and plfallback.go (function bodies), builtins.go (the pg_catalog names of
 // each major), analyze.go (what reaches what, and the findings), rules.go
 // (the codes), finding.go (findings and results), order.go (migration
-// order).
+// order), querier.go (the Querier type).
