@@ -11,5 +11,6 @@ func commands() []*cobra.Command {
 		newSequencesCmd(),
 		newSampleCmd(),
 		newPreflightCmd(),
+		newReplicateCmd(),
 	}
 }
