@@ -48,7 +48,7 @@ func (r *run) stepVerify(ctx context.Context) (StepStatus, string, error) {
 		ran++
 		t0 := time.Now()
 		res, err := checksum.Run(ctx, checksum.Options{SourceDSN: r.opts.SourceDSN, TargetDSN: r.opts.TargetDSN,
-			SourceConn: so, TargetConn: to, Selection: r.opts.Selection})
+			SourceConn: so, TargetConn: to, Selection: r.opts.Selection, Rechecks: 3})
 		if err != nil {
 			r.gate("tables", t0, Error, err.Error())
 			break
@@ -74,7 +74,7 @@ func (r *run) stepVerify(ctx context.Context) (StepStatus, string, error) {
 		ran++
 		t0 := time.Now()
 		res, err := sampler.Run(ctx, sampler.Options{SourceDSN: r.opts.SourceDSN, TargetDSN: r.opts.TargetDSN,
-			SourceConn: so, TargetConn: to, Selection: r.opts.Selection})
+			SourceConn: so, TargetConn: to, Selection: r.opts.Selection, Rechecks: 3})
 		if err != nil {
 			r.gate("sample", t0, Error, err.Error())
 			break
@@ -105,7 +105,7 @@ func (r *run) stepVerify(ctx context.Context) (StepStatus, string, error) {
 		var details []string
 		for _, q := range sq.Sequences {
 			if q.Status != sequences.Safe {
-				details = append(details, fmt.Sprintf("%s: %s", q.Name, q.Status))
+				details = append(details, fmt.Sprintf("%s: %s", q.Display, q.Status))
 			}
 		}
 		r.gate("sequences", t0, Pass, fmt.Sprintf("report only: %d sequence(s), %d behind the source (expected before the switch: run pgverify sequences --sync then)", s.Total, s.Findings()), details...)
