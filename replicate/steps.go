@@ -495,6 +495,17 @@ func (r *run) stepPublication(ctx context.Context) (StepStatus, string, error) {
 	} else {
 		stmt += " FOR ALL TABLES"
 	}
+	// Check the subscription before changing the source, so a conflict
+	// there leaves nothing half-created.
+	if r.tgt != nil {
+		found, err := r.readSubscription(ctx)
+		if err != nil {
+			return StepFailed, "", err
+		}
+		if err := r.subscriptionConflict(found); err != nil {
+			return StepFailed, "", err
+		}
+	}
 	if r.opts.Plan {
 		return StepPlanned, stmt + " (on the source)", nil
 	}
@@ -541,11 +552,8 @@ func (r *run) stepSubscription(ctx context.Context) (StepStatus, string, error) 
 		return StepFailed, "", err
 	}
 	if found != nil {
-		if len(found.pubs) != 1 || found.pubs[0] != pub {
-			return StepFailed, "", fmt.Errorf("subscription %s exists on the target with publication(s) %s, not %s: drop it or pass another --subscription", quoteIfNeeded(name), strings.Join(found.pubs, ", "), quoteIfNeeded(pub))
-		}
-		if !found.enabled {
-			return StepFailed, "", fmt.Errorf("subscription %s exists on the target but is disabled: ALTER SUBSCRIPTION %s ENABLE, then run again", quoteIfNeeded(name), pgx.Identifier{name}.Sanitize())
+		if err := r.subscriptionConflict(found); err != nil {
+			return StepFailed, "", err
 		}
 		if found.slot != "" {
 			var typ, db string
@@ -591,6 +599,22 @@ func (r *run) stepSubscription(ctx context.Context) (StepStatus, string, error) 
 	}
 	r.res.Plumbing = append(r.res.Plumbing, fmt.Sprintf("subscription %s on the target (created; slot %s on the source)", quoteIfNeeded(name), name))
 	return StepDone, stmtShown, nil
+}
+
+// subscriptionConflict says how an existing subscription differs from the
+// one this run would create.
+func (r *run) subscriptionConflict(found *subscription) error {
+	if found == nil {
+		return nil
+	}
+	name, pub := r.opts.Subscription, r.opts.Publication
+	if len(found.pubs) != 1 || found.pubs[0] != pub {
+		return fmt.Errorf("subscription %s exists on the target with publication(s) %s, not %s: drop it or pass another --subscription", quoteIfNeeded(name), strings.Join(found.pubs, ", "), quoteIfNeeded(pub))
+	}
+	if !found.enabled {
+		return fmt.Errorf("subscription %s exists on the target but is disabled: ALTER SUBSCRIPTION %s ENABLE, then run again", quoteIfNeeded(name), pgx.Identifier{name}.Sanitize())
+	}
+	return nil
 }
 
 type subscription struct {
