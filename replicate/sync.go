@@ -168,9 +168,12 @@ func (r *run) stepSync(ctx context.Context) (StepStatus, string, error) {
 		// A failing table sync: sync_error_count rising (PG 15+), or a
 		// table's sync worker restarting (older targets).
 		failing := snap.SyncErrors > lastErrs
+		attempts := snap.SyncErrors
 		if major < 15 {
 			for _, t := range pending {
-				if len(t.pids) >= 2 && !diagnosed[t.Table] {
+				restarts := int64(len(t.pids) - 1)
+				attempts = max(attempts, restarts)
+				if restarts >= 1 && (!diagnosed[t.Table] || restarts >= 5) {
 					failing = true
 				}
 			}
@@ -181,7 +184,7 @@ func (r *run) stepSync(ctx context.Context) (StepStatus, string, error) {
 			if err != nil {
 				return StepFailed, "", err
 			}
-			if d != nil && (d.Cause != causeUnknown || snap.SyncErrors >= 5) {
+			if d != nil && (d.Cause != causeUnknown || attempts >= 5) {
 				r.res.Diagnosis = d
 				r.res.Tables = snap.Tables
 				return StepFailed, fmt.Sprintf("%s does not sync: %s", d.Table, d.Cause), errStop
