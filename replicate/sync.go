@@ -202,10 +202,23 @@ func (r *run) stepSync(ctx context.Context) (StepStatus, string, error) {
 			r.gate("initial sync", t0, Fail, fmt.Sprintf("%d of %d table(s) not ready after --sync-timeout %s: %s", len(pending), len(snap.Tables), r.opts.SyncTimeout, strings.Join(first5(names), ", ")))
 			return StepFailed, "sync timeout", errStop
 		}
-		select {
-		case <-ctx.Done():
-			return StepFailed, "", ctx.Err()
-		case <-time.After(r.opts.Poll):
+		// Before PG 15 a failing sync worker is seen only while it lives
+		// (often well under a second): sample the workers more often.
+		wake := time.Now().Add(r.opts.Poll)
+		for {
+			step := r.opts.Poll
+			if major < 15 {
+				step = min(step, 100*time.Millisecond)
+			}
+			select {
+			case <-ctx.Done():
+				return StepFailed, "", ctx.Err()
+			case <-time.After(step):
+			}
+			if !time.Now().Before(wake) {
+				break
+			}
+			r.syncWorkers(ctx, tables)
 		}
 	}
 	r.res.Tables = snap.Tables

@@ -1,0 +1,121 @@
+package replicate
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgverify/pgverify/internal/pgcluster"
+)
+
+func TestSplitPassword(t *testing.T) {
+	for _, c := range []struct{ in, dsn, pw string }{
+		{"postgres://u:s3cr%40t@h:5432/db?sslmode=disable", "postgres://u@h:5432/db?sslmode=disable", "s3cr@t"},
+		{"postgres://u@h/db?password=pw1&sslmode=require", "postgres://u@h/db?sslmode=require", "pw1"},
+		{"host=h port=1 user=u password=pw2 dbname=d", "host=h port=1 user=u dbname=d", "pw2"},
+		{"host=h password='a b\\'c' dbname=d", "host=h dbname=d", "a b'c"},
+		{"host=h dbname=d", "host=h dbname=d", ""},
+	} {
+		dsn, pw := splitPassword(c.in)
+		if strings.Join(strings.Fields(dsn), " ") != c.dsn || pw != c.pw {
+			t.Errorf("splitPassword(%q) = %q, %q; want %q, %q", c.in, dsn, pw, c.dsn, c.pw)
+		}
+	}
+}
+
+// Rows already on the target collide with the initial copy: the diagnosis
+// names the table and says to truncate it.
+func TestDiagnosisDuplicateRows(t *testing.T) {
+	src, dst, db := pair(t, 16)
+	const schema = "CREATE TABLE public.t (id int PRIMARY KEY, v text); CREATE TABLE public.u (id int PRIMARY KEY);"
+	mustExec(t, src, db, schema+"INSERT INTO public.t SELECT g, 'v' FROM generate_series(1, 1000) g; INSERT INTO public.u VALUES (1);")
+	if err := dst.CreateDB(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, dst, db, schema+"INSERT INTO public.t VALUES (7, 'stray');")
+	res, err := Run(context.Background(), baseOpts(src, dst, db))
+	logResult(t, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Diagnosis
+	if d == nil || d.Table != "public.t" || d.Cause != causeDuplicates || !strings.Contains(d.Fix, `TRUNCATE "public"."t"`) {
+		t.Fatalf("diagnosis: %+v", d)
+	}
+	if s := step(res, "initial sync"); s.Duration > 30*time.Second {
+		t.Errorf("diagnosis took %s", s.Duration)
+	}
+}
+
+// Roles the schema needs but the target lacks stop the run with the
+// CREATE ROLE to run; a pg_dump older than the source is refused with what
+// to install.
+func TestRolesAndPgDumpVersion(t *testing.T) {
+	src, dst, db := pair(t, 16)
+	owner, reader := db+"_owner", db+"_reader"
+	mustExec(t, src, db, `CREATE ROLE `+owner+` NOLOGIN; CREATE ROLE `+reader+` LOGIN;
+		CREATE TABLE public.t (id int PRIMARY KEY); ALTER TABLE public.t OWNER TO `+owner+`; GRANT SELECT ON public.t TO `+reader)
+	t.Cleanup(func() {
+		_ = src.Exec(context.Background(), db, "DROP TABLE public.t; DROP ROLE "+owner+"; DROP ROLE "+reader)
+	})
+	res, err := Run(context.Background(), baseOpts(src, dst, db))
+	logResult(t, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate(res, "roles")
+	all := strings.Join(g.Details, "\n")
+	if g.Verdict != Fail || !strings.Contains(all, "CREATE ROLE "+`"`+owner+`" NOLOGIN`) || !strings.Contains(all, "CREATE ROLE "+`"`+reader+`" LOGIN`) {
+		t.Errorf("roles gate: %+v", g)
+	}
+	if step(res, "schema") != nil {
+		t.Error("ran past the roles gate")
+	}
+
+	mustExec(t, dst, "postgres", "CREATE ROLE "+owner+" NOLOGIN; CREATE ROLE "+reader+" LOGIN")
+	t.Cleanup(func() {
+		_ = dst.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+owner+"; DROP ROLE IF EXISTS "+reader)
+	})
+	fake := filepath.Join(t.TempDir(), "pg_dump")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'pg_dump (PostgreSQL) 12.22'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := baseOpts(src, dst, db)
+	opts.PgDump = fake
+	_, err = Run(context.Background(), opts)
+	t.Logf("old pg_dump: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "install postgresql-client-13") || !strings.Contains(err.Error(), "--pg-dump /usr/lib/postgresql/13/bin/pg_dump") {
+		t.Errorf("old pg_dump: %v", err)
+	}
+}
+
+// On a target before PG 15 (no pg_stat_subscription_stats) a failing
+// table sync is seen by its worker restarting.
+func TestSeedSkipLintDiagnosisOldTarget(t *testing.T) {
+	src, _, db := pair(t, 16)
+	// A second PG 13 cluster as the target (the shared one is the source).
+	dst, err := pgcluster.Start(context.Background(), pgcluster.Options{Major: 13, Name: "oldtarget"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanupTarget(dst, db); _ = dst.Stop() })
+	mustExec(t, src, db, "SET search_path = app, public;"+seedSchema)
+	opts := baseOpts(src, dst, db)
+	opts.SkipLint = true
+	opts.Poll = time.Second // the default
+	res, err := Run(context.Background(), opts)
+	logResult(t, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Diagnosis
+	if d == nil || d.Table != "app.items" || d.Cause != causeLint {
+		t.Fatalf("diagnosis: %+v", d)
+	}
+	if s := step(res, "initial sync"); s.Duration > 30*time.Second {
+		t.Errorf("diagnosis took %s", s.Duration)
+	}
+}
