@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,29 @@ func TestSeedSkipLintDiagnosisOldTarget(t *testing.T) {
 	}
 	if s := step(res, "initial sync"); s.Duration > 30*time.Second {
 		t.Errorf("diagnosis took %s", s.Duration)
+	}
+}
+
+// A source role without REPLICATION (and not a superuser) is refused up
+// front, before anything is created, with the ALTER ROLE to run.
+func TestPrivilegesGate(t *testing.T) {
+	src, dst, db := pair(t, 16)
+	role := db + "_app"
+	mustExec(t, src, db, "CREATE ROLE "+role+" LOGIN PASSWORD 'pw_"+role+"'; CREATE TABLE public.t (id int PRIMARY KEY); ALTER TABLE public.t OWNER TO "+role)
+	t.Cleanup(func() { _ = src.Exec(context.Background(), db, "DROP TABLE public.t; DROP ROLE "+role) })
+	opts := baseOpts(src, dst, db)
+	opts.SourceDSN = "postgres://" + role + ":pw_" + role + "@127.0.0.1:" + strconv.Itoa(src.Port) + "/" + db + "?sslmode=disable"
+	res, err := Run(context.Background(), opts)
+	logResult(t, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate(res, "privileges")
+	all := strings.Join(g.Details, "\n")
+	if g.Verdict != Fail || !strings.Contains(all, `ALTER ROLE "`+role+`" REPLICATION;`) || !strings.Contains(all, "FOR ALL TABLES needs a superuser") {
+		t.Errorf("privileges gate: %+v", g)
+	}
+	if step(res, "target database") != nil {
+		t.Error("ran past the privileges gate")
 	}
 }

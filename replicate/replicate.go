@@ -290,6 +290,7 @@ func (r *run) all(ctx context.Context) error {
 		fn   func(context.Context) (StepStatus, string, error)
 	}{
 		{"preflight", r.stepPreflight},
+		{"privileges", r.stepPrivileges},
 		{"target database", r.stepDatabase},
 		{"roles", r.stepRoles},
 		{"schema", r.stepSchema},

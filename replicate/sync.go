@@ -61,7 +61,7 @@ func (r *run) stepSync(ctx context.Context) (StepStatus, string, error) {
 	}
 	if r.opts.Plan {
 		var total, ready int
-		if err := r.tgt.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE srsubstate IN ('r', 's')) FROM pg_catalog.pg_subscription_rel WHERE srsubid = $1", r.subOID).Scan(&total, &ready); err != nil {
+		if err := r.tgt.QueryRow(ctx, query("sync_counts.sql"), r.subOID).Scan(&total, &ready); err != nil {
 			return StepFailed, "", fmt.Errorf("target: reading pg_subscription_rel: %w", err)
 		}
 		return StepPlanned, fmt.Sprintf("%d of %d table(s) ready; wait for the rest, then for the target to catch up", ready, total), nil

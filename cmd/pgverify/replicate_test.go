@@ -59,7 +59,7 @@ INSERT INTO public.items SELECT g, 'c' || g FROM generate_series(1, 100) g;`); e
 		t.Fatalf("--fix-search-path: exit %d, stderr %s", code, stderr)
 	}
 	b, _ := os.ReadFile(report)
-	if !strings.Contains(string(b), "pass: 7 of 7 gate(s) passed") || strings.Contains(string(b), src.Password) {
+	if !strings.Contains(string(b), "pass: 8 of 8 gate(s) passed") || strings.Contains(string(b), src.Password) {
 		t.Errorf("report:\n%s", b)
 	}
 
