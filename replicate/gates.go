@@ -88,16 +88,19 @@ func (r *run) stepVerify(ctx context.Context) (StepStatus, string, error) {
 			v = Error
 		}
 		summary := fmt.Sprintf("%d of %d sampled row(s) differ in %d table(s)", s.Differing, s.Sampled, s.Tables)
-		if s.UpperBound != nil {
+		if s.UpperBound != nil && *s.UpperBound == 0 {
+			summary += ": the sample covered every row"
+		} else if s.UpperBound != nil {
 			summary += fmt.Sprintf(": with 95%% confidence fewer than %.4g%% of rows differ", *s.UpperBound*100)
 		}
 		r.gate("sample", t0, v, summary)
 	}
 	// Sequences are not replicated: they are synced at the switch
 	// (pgverify sequences --sync), so here they are a report, not a gate
-	// that fails.
+	// that fails. All sequences are listed: --table selects tables, and a
+	// sequence may serve tables inside and outside the selection.
 	t0 := time.Now()
-	sq, err := sequences.Compare(ctx, r.src, r.tgt, sequences.Options{Selection: r.opts.Selection})
+	sq, err := sequences.Compare(ctx, r.src, r.tgt, sequences.Options{})
 	if err != nil {
 		r.gate("sequences", t0, Error, err.Error())
 	} else {

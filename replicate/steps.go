@@ -442,7 +442,9 @@ func (r *run) selecting() bool {
 // ever made there) or checks that the existing one matches.
 func (r *run) stepPublication(ctx context.Context) (StepStatus, string, error) {
 	name := r.opts.Publication
-	var want []string
+	// want is what CREATE PUBLICATION lists; leaves what
+	// pg_publication_tables shows for it (partitions, not their parents).
+	var want, leaves []string
 	if r.selecting() {
 		tabs, err := r.selectedTables(ctx)
 		if err != nil {
@@ -452,8 +454,9 @@ func (r *run) stepPublication(ctx context.Context) (StepStatus, string, error) {
 			return StepFailed, "", errors.New("--table/--exclude select no source table")
 		}
 		for _, t := range tabs {
-			if t.kind == "r" || t.kind == "p" {
-				want = append(want, t.schema+"."+t.name)
+			want = append(want, t.schema+"."+t.name)
+			if t.kind == "r" {
+				leaves = append(leaves, t.schema+"."+t.name)
 			}
 		}
 		sort.Strings(want)
@@ -466,7 +469,7 @@ func (r *run) stepPublication(ctx context.Context) (StepStatus, string, error) {
 		if r.selecting() {
 			if all {
 				differs = append(differs, "it is FOR ALL TABLES, the selection is a table list")
-			} else if !subset(want, tabs) {
+			} else if !subset(leaves, tabs) {
 				differs = append(differs, "it does not publish every selected table")
 			}
 		} else if !all {
