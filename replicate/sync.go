@@ -33,6 +33,11 @@ type TableSync struct {
 	oid          int64
 	started      time.Time
 	pids         map[int32]bool
+	// live says a sync worker ran for the table at the last sample;
+	// exits counts workers that went away while the table was not synced
+	// (a failed attempt: a successful copy leaves the table s or r).
+	live  bool
+	exits int64
 }
 
 // SyncSnapshot is the progress of the initial sync at one poll.
@@ -171,7 +176,7 @@ func (r *run) stepSync(ctx context.Context) (StepStatus, string, error) {
 		attempts := snap.SyncErrors
 		if major < 15 {
 			for _, t := range pending {
-				restarts := int64(len(t.pids) - 1)
+				restarts := max(int64(len(t.pids)-1), t.exits)
 				attempts = max(attempts, restarts)
 				if restarts >= 1 && (!diagnosed[t.Table] || restarts >= 5) {
 					failing = true
@@ -281,15 +286,30 @@ func (r *run) syncWorkers(ctx context.Context, tables map[int64]*TableSync) {
 	if err != nil {
 		return
 	}
-	defer rows.Close()
+	now := map[int64]bool{}
 	for rows.Next() {
 		var oid int64
 		var pid int32
 		if rows.Scan(&oid, &pid) == nil {
 			if t := tables[oid]; t != nil && oid != 0 {
 				t.pids[pid] = true
+				now[oid] = true
 			}
 		}
+	}
+	rows.Close()
+	if rows.Err() != nil {
+		return
+	}
+	for oid, t := range tables {
+		if t.live && !now[oid] && !t.Done {
+			var state string
+			if r.tgt.QueryRow(ctx, query("rel_state.sql"), r.subOID, oid).Scan(&state) == nil &&
+				(state == "i" || state == "d") {
+				t.exits++
+			}
+		}
+		t.live = now[oid]
 	}
 }
 
