@@ -142,3 +142,24 @@ func TestResumeAfterTargetRestart(t *testing.T) {
 	res, err = Run(context.Background(), opts)
 	checkResumed(t, res, err, p.ready)
 }
+
+// --sync-timeout bounds the initial sync: a gate failure (exit 1) naming
+// the tables not ready; the next run picks up the copy where it is.
+func TestSyncTimeout(t *testing.T) {
+	src, dst, db := pair(t, 16)
+	mustExec(t, src, db, bigSchema)
+	opts := baseOpts(src, dst, db)
+	opts.SyncTimeout = 300 * time.Millisecond
+	res, err := Run(context.Background(), opts)
+	logResult(t, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate(res, "initial sync")
+	if g == nil || g.Verdict != Fail || !strings.Contains(g.Summary, "public.big") || !strings.Contains(g.Summary, "--sync-timeout 300ms") {
+		t.Fatalf("initial sync gate: %+v", g)
+	}
+	opts.SyncTimeout = 3 * time.Minute
+	res, err = Run(context.Background(), opts)
+	requirePass(t, res, err)
+}

@@ -59,3 +59,13 @@ func TestReplicateProgressLines(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestReplicateProgressTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := ReplicateProgress(&b, true)
+	p.Sync(replicate.SyncSnapshot{Elapsed: 10 * time.Second, RowsCopied: 50000, EstRows: 150000, Ready: 1,
+		Tables: []replicate.TableSync{{Table: "a.t", Done: true}, {Table: "a.u", State: "d"}}})
+	if got, want := b.String(), "\r\033[Ksync: 1/2 tables ready, 50000 rows copied, 5000 rows/s, ETA 20s"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
