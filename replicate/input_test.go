@@ -57,10 +57,20 @@ func TestBadInput(t *testing.T) {
 		t.Error("--plan created the target database")
 	}
 
-	// An existing subscription with another publication: nothing is created.
+	// --plan against an empty target database: still nothing changes.
 	if err := dst.CreateDB(ctx, db); err != nil {
 		t.Fatal(err)
 	}
+	res, err = Run(ctx, opts)
+	logResult(t, res)
+	if err != nil || res.Verdict() != "planned" || step(res, "schema").Status != StepPlanned || step(res, "subscription").Status != StepPlanned {
+		t.Fatalf("plan on an empty target: %v, %+v", err, res)
+	}
+	if pubs() != 0 {
+		t.Error("--plan created a publication")
+	}
+
+	// An existing subscription with another publication: nothing is created.
 	mustExec(t, dst, db, "CREATE TABLE public.t (id int PRIMARY KEY)")
 	mustExec(t, src, db, "CREATE PUBLICATION other FOR ALL TABLES")
 	conn, err := dst.Connect(ctx, db)

@@ -223,6 +223,7 @@ type run struct {
 	srcID         identity
 	tgtID         identity
 	targetMissing bool
+	schemaPlanned bool
 	lintFixes     int
 	subOID        int64
 	subOwner      string

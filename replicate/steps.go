@@ -269,6 +269,7 @@ func (r *run) stepSchema(ctx context.Context) (StepStatus, string, error) {
 	case present == 0 && len(dstTabs) == 0:
 		if r.opts.Plan {
 			status, detail = StepPlanned, fmt.Sprintf("apply the source's schema (%d tables) with psql in one transaction", len(srcTabs))
+			r.schemaPlanned = true
 			break
 		}
 		psql, err := findTool(r.opts.Psql, "psql")
@@ -345,7 +346,7 @@ func lintDetails(lr *lint.Result) []string {
 // source's publication) and, after --fix-search-path, the search_path
 // pinned on the target's functions are set apart.
 func (r *run) stepDiff(ctx context.Context) (StepStatus, string, error) {
-	if r.tgt == nil {
+	if r.tgt == nil || r.schemaPlanned {
 		return StepPlanned, "compare the schemas", nil
 	}
 	t0 := time.Now()
