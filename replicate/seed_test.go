@@ -62,6 +62,13 @@ func TestSeedLintGateStops(t *testing.T) {
 	if len(res.Tables) != 2 {
 		t.Errorf("want 2 tables synced, got %+v", res.Tables)
 	}
+	// A rerun finds the fix in place and recreates nothing.
+	res, err = Run(ctx, opts)
+	requirePass(t, res, err)
+	if s := step(res, "schema"); s.Status != StepSkipped || !strings.Contains(s.Detail, "already pinned") {
+		t.Errorf("rerun: schema step %+v", s)
+	}
+
 	// The source is never altered.
 	var cfg *string
 	conn, _ := src.Connect(ctx, db)

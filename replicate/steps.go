@@ -233,7 +233,7 @@ func (r *run) stepSchema(ctx context.Context) (StepStatus, string, error) {
 		details := lintDetails(lr)
 		if lr.Errors() > 0 && !r.opts.FixSearchPath {
 			r.gate("lint", t0, Fail, fmt.Sprintf("%d unqualified reference(s) reachable by the apply worker would stall the initial sync; --fix-search-path pins search_path on the target", lr.Errors()), details...)
-			return StepFailed, "stopped before changing anything on the target", errStop
+			return StepFailed, "stopped before the schema was applied to the target", errStop
 		}
 		if lr.Errors() > 0 {
 			fixes = lr.Fixes
@@ -294,15 +294,25 @@ func (r *run) stepSchema(ctx context.Context) (StepStatus, string, error) {
 		if r.opts.Plan {
 			return status, detail + fmt.Sprintf("; pin search_path of %d function(s) on the target", len(fixes)), nil
 		}
+		applied := 0
 		for _, f := range fixes {
+			var pinned bool
+			if err := r.tgt.QueryRow(ctx, query("pinned.sql"), f.Object).Scan(&pinned); err == nil && pinned {
+				continue // a previous run pinned it
+			}
 			if _, err := r.tgt.Exec(ctx, f.SQL); err != nil {
 				return StepFailed, "", fmt.Errorf("--fix-search-path on the target (%s): %w", f.Object, err)
 			}
+			applied++
 		}
 		r.lintFixes = len(fixes)
-		detail += fmt.Sprintf("; pinned search_path of %d function(s) on the target (the source is not altered)", len(fixes))
-		if status == StepSkipped {
-			status = StepDone
+		if applied > 0 {
+			detail += fmt.Sprintf("; pinned search_path of %d function(s) on the target (the source is not altered)", applied)
+			if status == StepSkipped {
+				status = StepDone
+			}
+		} else {
+			detail += fmt.Sprintf("; search_path of %d function(s) already pinned on the target", len(fixes))
 		}
 	}
 	return status, detail, nil
