@@ -178,3 +178,41 @@ func TestSelection(t *testing.T) {
 		t.Errorf("rerun: publication %+v", s)
 	}
 }
+
+// A subscription owned by a non-superuser (PG 16+: pg_create_subscription)
+// whose workers cannot act as the table owner: the diagnosis says so.
+func TestDiagnosisSubscriptionOwner(t *testing.T) {
+	src, dst, db := pair(t, 16)
+	ctx := context.Background()
+	role := db + "_sub"
+	mustExec(t, src, db, "CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t SELECT generate_series(1, 100); CREATE PUBLICATION pgverify FOR ALL TABLES")
+	if err := dst.CreateDB(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, dst, db, "CREATE TABLE public.t (id int PRIMARY KEY); CREATE ROLE "+role+" LOGIN PASSWORD 'pw'; GRANT pg_create_subscription TO "+role+"; GRANT CREATE ON DATABASE "+db+" TO "+role)
+	t.Cleanup(func() {
+		cleanupTarget(dst, db)
+		_ = dst.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+role)
+	})
+	conn, err := dst.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lit string
+	_ = conn.QueryRow(ctx, "SELECT quote_literal($1)", src.ConnInfo(db)).Scan(&lit)
+	for _, q := range []string{"SET ROLE " + role, "CREATE SUBSCRIPTION pgverify CONNECTION " + lit + " PUBLICATION pgverify"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close(ctx)
+	res, err := Run(ctx, baseOpts(src, dst, db))
+	logResult(t, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Diagnosis
+	if d == nil || d.Table != "public.t" || d.Cause != causeOwner || !strings.Contains(d.Fix, "run_as_owner") {
+		t.Fatalf("diagnosis: %+v", d)
+	}
+}

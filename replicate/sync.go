@@ -319,6 +319,7 @@ const (
 	causeColumn     = "column missing on the target"
 	causeDuplicates = "rows already on the target (duplicate keys)"
 	causePrivilege  = "subscription owner may not insert"
+	causeOwner      = "subscription owner cannot act as the table owner"
 	causeRLS        = "row level security"
 	causeUnknown    = "unknown"
 )
@@ -365,6 +366,17 @@ func (r *run) diagnose(ctx context.Context, pending []*TableSync) (*Diagnosis, e
 				Detail:   "the target table already holds rows while its initial copy has not committed: the copy collides with them (duplicate key)",
 				Fix:      fmt.Sprintf("TRUNCATE %s on the target (its rows are copied again from the source)", ident(t.schema, t.name)),
 				Evidence: "committed rows visible on the target before the copy finished"}, nil
+		}
+		if !r.subOwnerSuper && r.subOwner != "" && r.tgtMajor() >= 16 {
+			var canSwitch bool
+			var tableOwner string
+			if err := r.tgt.QueryRow(ctx, query("owner_switch.sql"), t.schema, t.name, r.subOwner, r.subOID).Scan(&canSwitch, &tableOwner); err == nil && !canSwitch {
+				return &Diagnosis{Table: t.Table, Cause: causeOwner,
+					Detail: fmt.Sprintf("the subscription owner %s cannot SET ROLE to %s, the owner of %s: on PG 16+ the sync and apply workers act as the table owner", r.subOwner, tableOwner, t.Table),
+					Fix: fmt.Sprintf("on the target: have %s owned by a role %s may SET ROLE to (GRANT that role TO %s), or ALTER SUBSCRIPTION %s SET (run_as_owner = true) and GRANT INSERT, UPDATE, DELETE, TRUNCATE ON %s TO %s",
+						t.Table, r.subOwner, pgx.Identifier{r.subOwner}.Sanitize(), pgx.Identifier{r.opts.Subscription}.Sanitize(), ident(t.schema, t.name), pgx.Identifier{r.subOwner}.Sanitize()),
+					Evidence: "pg_subscription.subowner, pg_class.relowner, pg_has_role(..., 'SET')"}, nil
+			}
 		}
 		if !r.subOwnerSuper && r.subOwner != "" {
 			var rls, canInsert, bypass bool
