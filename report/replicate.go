@@ -223,6 +223,15 @@ type replicateProgress struct {
 	drawn   bool
 }
 
+// Finish ends a live line left open (the sync stopped before every table
+// was ready).
+func (p *replicateProgress) Finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
 func (p *replicateProgress) Sync(s replicate.SyncSnapshot) {
 	if !p.tty {
 		for _, t := range s.Tables {

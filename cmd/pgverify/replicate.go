@@ -156,6 +156,9 @@ func runReplicate(ctx context.Context, opts *ReplicateOptions) error {
 		out = tmp
 	}
 	res, runErr := replicate.Run(ctx, ro)
+	if f, ok := ro.Progress.(interface{ Finish() }); ok {
+		f.Finish()
+	}
 	if runErr != nil {
 		if tmp != nil {
 			tmp.Close()
