@@ -74,7 +74,10 @@ type ReplicateDiagnosisJSON struct {
 // ReplicateSummaryJSON: verdict pass (exit 0), fail (exit 1) or planned
 // (--plan, exit 0).
 type ReplicateSummaryJSON struct {
-	Verdict    string `json:"verdict"`
+	Verdict string `json:"verdict"`
+	// ExitCode is the exit code that goes with the verdict (pass and
+	// planned 0, fail 1), as in every report's summary.
+	ExitCode   int    `json:"exit_code"`
 	Gates      int    `json:"gates"`
 	Passed     int    `json:"passed"`
 	Failed     int    `json:"failed"`
@@ -125,6 +128,7 @@ func ReplicateDocument(r *replicate.Result) ReplicateJSON {
 		doc.Diagnosis = &ReplicateDiagnosisJSON{Table: d.Table, Cause: d.Cause, Detail: d.Detail, Fix: d.Fix, Evidence: d.Evidence}
 	}
 	doc.Summary.Verdict = r.Verdict()
+	doc.Summary.ExitCode = NewOutcome(doc.Summary.Verdict).ExitCode
 	doc.Summary.DurationMS = r.Duration.Milliseconds()
 	return doc
 }

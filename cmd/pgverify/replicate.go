@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,9 +17,8 @@ import (
 
 // ReplicateOptions are the inputs of `pgverify replicate`.
 type ReplicateOptions struct {
-	Source, Target   string
-	StatementTimeout time.Duration
-	LockTimeout      time.Duration
+	Conn             connFlags
+	Out              outputFlags
 	Tables           []string
 	Exclude          []string
 	Publication      string
@@ -37,14 +33,12 @@ type ReplicateOptions struct {
 	PgDump           string
 	SkipLint         bool
 	NoProgress       bool
-	Format           report.Format
-	Output           string
 
 	stdout, stderr io.Writer
 }
 
 func newReplicateCmd() *cobra.Command {
-	opts := &ReplicateOptions{Format: report.Text}
+	opts := &ReplicateOptions{}
 	cmd := &cobra.Command{
 		Use:   "replicate --source DSN --target DSN",
 		Short: "Set up logical replication to a new major, step by step, and prove nothing was lost",
@@ -72,11 +66,9 @@ Exit status: 0 every gate passed, 1 a gate failed or a diagnosis was made,
 			return runReplicate(cmd.Context(), opts)
 		},
 	}
+	opts.Conn.register(cmd, true)
+	opts.Out.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&opts.Source, "source", "", "source database DSN (URL or key=value; default $PGVERIFY_SOURCE); the target server connects to it too")
-	f.StringVar(&opts.Target, "target", "", "target database DSN (URL or key=value; default $PGVERIFY_TARGET)")
-	f.DurationVar(&opts.StatementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for every session")
-	f.DurationVar(&opts.LockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for every session")
 	f.StringArrayVarP(&opts.Tables, "table", "t", nil, "replicate only tables matching schema.name (glob; repeatable)")
 	f.StringArrayVar(&opts.Exclude, "exclude", nil, "skip tables matching schema.name (glob; repeatable)")
 	f.StringVar(&opts.Publication, "publication", replicate.DefaultName, "publication name on the source")
@@ -91,8 +83,6 @@ Exit status: 0 every gate passed, 1 a gate failed or a diagnosis was made,
 	f.StringVar(&opts.PgDump, "pg-dump", "", "pg_dump to use (its major must be >= the source's; default: pg_dump on PATH)")
 	f.BoolVar(&opts.SkipLint, "skip-lint", false, "skip the lint gate on the source schema")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "no sync progress on stderr")
-	f.Var(report.NewFormatValue(&opts.Format, report.Text, report.JSON), "format", "output format: text|json")
-	f.StringVarP(&opts.Output, "output", "o", "", "write the report to FILE instead of stdout")
 	return cmd
 }
 
@@ -109,14 +99,14 @@ func parseWatermarks(in []string) ([]watermark.Check, error) {
 	return out, nil
 }
 
-func runReplicate(ctx context.Context, opts *ReplicateOptions) error {
-	src := dbconn.Resolve(opts.Source, "PGVERIFY_SOURCE")
-	if src == "" {
-		return flagErrorf("no source database: pass --source DSN or set PGVERIFY_SOURCE")
+func runReplicate(ctx context.Context, opts *ReplicateOptions) (err error) {
+	src, err := opts.Conn.sourceDSN()
+	if err != nil {
+		return err
 	}
-	dst := dbconn.Resolve(opts.Target, "PGVERIFY_TARGET")
-	if dst == "" {
-		return flagErrorf("no target database: pass --target DSN or set PGVERIFY_TARGET")
+	dst, err := opts.Conn.targetDSN()
+	if err != nil {
+		return err
 	}
 	switch opts.Verify {
 	case replicate.VerifyTables, replicate.VerifySample, replicate.VerifyNone:
@@ -134,7 +124,7 @@ func runReplicate(ctx context.Context, opts *ReplicateOptions) error {
 	if err := sel.Validate(); err != nil {
 		return flagErrorf("%w", err)
 	}
-	guard := dbconn.Options{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout}
+	guard := dbconn.Options{StatementTimeout: opts.Conn.statementTimeout, LockTimeout: opts.Conn.lockTimeout}
 	ro := replicate.Options{
 		SourceDSN: src, TargetDSN: dst, SourceConn: guard, TargetConn: guard, Selection: sel,
 		Publication: opts.Publication, Subscription: opts.Subscription,
@@ -145,36 +135,23 @@ func runReplicate(ctx context.Context, opts *ReplicateOptions) error {
 	if !opts.NoProgress {
 		ro.Progress = report.ReplicateProgress(opts.stderr, report.IsTerminal(opts.stderr))
 	}
-	// The report file is written only once complete; a bad path fails now.
-	var out io.Writer = opts.stdout
-	var tmp *os.File
-	if opts.Output != "" && opts.Output != "-" {
-		if tmp, err = os.CreateTemp(filepath.Dir(opts.Output), ".pgverify-report-*"); err != nil {
-			return fmt.Errorf("cannot write --output %s: %w", opts.Output, err)
-		}
-		defer os.Remove(tmp.Name())
-		out = tmp
+	// The report destination is checked before any work; the file is
+	// written only once the report is complete.
+	out, err := opts.Out.start(opts.stdout)
+	if err != nil {
+		return err
 	}
+	defer func() { err = out.close(err) }()
 	res, runErr := replicate.Run(ctx, ro)
 	if f, ok := ro.Progress.(interface{ Finish() }); ok {
 		f.Finish()
 	}
 	if runErr != nil {
-		if tmp != nil {
-			tmp.Close()
-		}
+		out.abort()
 		return runErr
 	}
-	if err := report.Replicate(out, opts.Format, res); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if tmp != nil {
-		if err := tmp.Close(); err != nil {
-			return fmt.Errorf("writing --output %s: %w", opts.Output, err)
-		}
-		if err := os.Rename(tmp.Name(), opts.Output); err != nil {
-			return fmt.Errorf("writing --output %s: %w", opts.Output, err)
-		}
+	if err := out.finish(func(w io.Writer) error { return report.Replicate(w, opts.Out.format, res) }); err != nil {
+		return err
 	}
 	if res.Failed() {
 		return errFindings
