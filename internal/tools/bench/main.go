@@ -43,7 +43,7 @@ func main() {
 	jobs := flag.Int("jobs", 4, "pgverify --jobs")
 	repeat := flag.Int("repeat", 3, "runs of each measurement (the median is reported)")
 	rangeRows := flag.Int("range-rows", 0, "pgverify --range-rows (0: its default)")
-	only := flag.String("only", "all", "tables, switch or all")
+	only := flag.String("only", "all", "tables (the tables benchmark alone), switch (proxy and PgBouncer baselines alone) or all")
 	flag.Parse()
 	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -226,6 +226,9 @@ func run(rows int, bin string, jobs, repeat, rangeRows int, only string) error {
 	check("10 changed rows <= 1.2 x identical run", ratio(dirty, clean) <= 1.2)
 	check("all 10 changed rows found", found == 10)
 	if only == "all" {
+		if err := replicateBench(ctx, bin, src, tgt); err != nil {
+			return err
+		}
 		return switchBench(ctx, src, tgt, repeat)
 	}
 	return nil
