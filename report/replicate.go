@@ -77,12 +77,12 @@ type ReplicateSummaryJSON struct {
 	Verdict string `json:"verdict"`
 	// ExitCode is the exit code that goes with the verdict (pass and
 	// planned 0, fail 1), as in every report's summary.
-	ExitCode   int    `json:"exit_code"`
-	Gates      int    `json:"gates"`
-	Passed     int    `json:"passed"`
-	Failed     int    `json:"failed"`
-	Errors     int    `json:"errors"`
-	DurationMS int64  `json:"duration_ms"`
+	ExitCode   int   `json:"exit_code"`
+	Gates      int   `json:"gates"`
+	Passed     int   `json:"passed"`
+	Failed     int   `json:"failed"`
+	Errors     int   `json:"errors"`
+	DurationMS int64 `json:"duration_ms"`
 }
 
 func orEmpty(s []string) []string {

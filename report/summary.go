@@ -41,7 +41,7 @@ var verdictExits = map[string]int{
 	"equal": ExitVerified, "match": ExitVerified, "safe": ExitVerified, "clean": ExitVerified,
 	"different": ExitFindings, "mismatch": ExitFindings, "unsafe": ExitFindings, "findings": ExitFindings,
 	"unverified": ExitUnverified,
-	"pass": ExitVerified, "planned": ExitVerified, "fail": ExitFindings,
+	"pass":       ExitVerified, "planned": ExitVerified, "fail": ExitFindings,
 }
 
 // NewOutcome pairs a verdict with its exit code.

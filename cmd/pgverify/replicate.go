@@ -17,22 +17,22 @@ import (
 
 // ReplicateOptions are the inputs of `pgverify replicate`.
 type ReplicateOptions struct {
-	Conn             connFlags
-	Out              outputFlags
-	Tables           []string
-	Exclude          []string
-	Publication      string
-	Subscription     string
-	CreateDatabase   bool
-	FixSearchPath    bool
-	Watermarks       []string
-	Verify           string
-	SyncTimeout      time.Duration
-	Analyze          bool
-	Plan             bool
-	PgDump           string
-	SkipLint         bool
-	NoProgress       bool
+	Conn           connFlags
+	Out            outputFlags
+	Tables         []string
+	Exclude        []string
+	Publication    string
+	Subscription   string
+	CreateDatabase bool
+	FixSearchPath  bool
+	Watermarks     []string
+	Verify         string
+	SyncTimeout    time.Duration
+	Analyze        bool
+	Plan           bool
+	PgDump         string
+	SkipLint       bool
+	NoProgress     bool
 
 	stdout, stderr io.Writer
 }
