@@ -253,10 +253,11 @@ func (d *Driver) Pause(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		rerr := d.Resume(context.Background())
-		// Closing the connection frees the PAUSE that will never return.
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		pc.Close(closeCtx)
-		cancel()
+		// Closing the socket frees the PAUSE that will never return (a
+		// pgx.Conn must not be closed while another goroutine uses it; its
+		// net.Conn may be), and the waiting Exec then ends.
+		_ = pc.PgConn().Conn().Close()
+		<-done
 		if rerr != nil {
 			return fmt.Errorf("%s: PAUSE did not complete (%v) and RESUME failed: %w", d.name, ctx.Err(), rerr)
 		}
