@@ -1,0 +1,298 @@
+package failover_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgverify/pgverify/failover"
+	"github.com/pgverify/pgverify/failover/pgbouncer"
+	"github.com/pgverify/pgverify/failover/pgxswitch"
+	"github.com/pgverify/pgverify/internal/pgcluster"
+)
+
+var clusters pgcluster.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	clusters.StopAll()
+	os.Exit(code)
+}
+
+type fleetEnv struct {
+	src, dst   *pgcluster.Cluster
+	db, role   string
+	bouncers   []*pgcluster.PgBouncer
+	app        *pgxswitch.Pool
+	appMember  *pgxswitch.Member
+	fleet      *failover.Fleet
+	writers    sync.WaitGroup
+	stop       chan struct{}
+	appFailed  atomic.Int64
+	appCommits atomic.Int64
+	bench      chan string
+}
+
+var reFailedTx = regexp.MustCompile(`number of failed transactions: (\d+)`)
+var reProcessedTx = regexp.MustCompile(`number of transactions actually processed: (\d+)`)
+
+// newFleet: PG 13 subscribed to by PG 16, pgbench tables, two PgBouncers in
+// transaction mode and one application pool on the source; pgbench through
+// each PgBouncer and 8 goroutines through the application.
+func newFleet(t *testing.T, seconds int) *fleetEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs Postgres, PgBouncer and pgbench")
+	}
+	if _, err := pgcluster.PgBouncerBinary(); err != nil {
+		t.Skipf("%v", err)
+	}
+	pgbench, err := exec.LookPath("pgbench")
+	if err != nil {
+		t.Skip("pgbench not installed: run make tools")
+	}
+	ctx := context.Background()
+	e := &fleetEnv{src: clusters.Get(t, 13), dst: clusters.Get(t, 16), stop: make(chan struct{}), bench: make(chan string, 2)}
+	e.db = clusters.NewDB(t, e.src, "fleet")
+	if err := e.dst.CreateDB(ctx, e.db); err != nil {
+		t.Fatal(err)
+	}
+	run := func(c *pgcluster.Cluster, args ...string) {
+		cmd := exec.Command(pgbench, append(args, "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres", e.db)...)
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+c.Password)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	run(e.src, "-i", "-q", "-s", "1")
+	run(e.dst, "-i", "-q", "-I", "dtp")
+	ddl := "CREATE TABLE app_events (id bigserial PRIMARY KEY, worker int, n int)"
+	e.role = "app_" + e.db
+	for _, c := range []*pgcluster.Cluster{e.src, e.dst} {
+		if err := c.Exec(ctx, e.db, ddl+fmt.Sprintf("; CREATE ROLE %[1]s LOGIN PASSWORD 'same'; GRANT ALL ON ALL TABLES IN SCHEMA public TO %[1]s; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO %[1]s", e.role)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = c.Exec(context.Background(), e.db, "DROP OWNED BY "+e.role)
+			_ = c.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+e.role)
+		})
+	}
+	if err := pgcluster.Subscribe(ctx, e.src, e.dst, e.db, e.db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.dst.Exec(context.Background(), e.db, "DROP SUBSCRIPTION "+e.db) })
+
+	var members []failover.Member
+	for i := 0; i < 2; i++ {
+		b, err := pgcluster.StartPgBouncer(ctx, e.src, pgcluster.PgBouncerOptions{DB: e.db, Users: map[string]string{e.role: "same"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Stop)
+		e.bouncers = append(e.bouncers, b)
+		d := pgbouncer.New(pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db})
+		t.Cleanup(d.Close)
+		members = append(members, d)
+	}
+	e.app, err = pgxswitch.New(ctx, fmt.Sprintf("postgres://%s:same@127.0.0.1:%d/%s?sslmode=disable", e.role, e.src.Port, e.db), pgxswitch.Options{Lease: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.app.Close)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	go func() { _ = e.app.ServeControl(sctx, l, "tok") }()
+	e.appMember = &pgxswitch.Member{URL: "http://" + l.Addr().String(), Token: "tok"}
+	members = append(members, e.appMember)
+	e.fleet = &failover.Fleet{Members: members, Source: e.src.DSN(e.db)}
+
+	for _, b := range e.bouncers {
+		go func() {
+			cmd := exec.Command(pgbench, "-n", "-c", "8", "-j", "2", "-T", strconv.Itoa(seconds), "-M", "extended",
+				"-h", "127.0.0.1", "-p", strconv.Itoa(b.Port), "-U", e.role, e.db)
+			cmd.Env = append(os.Environ(), "PGPASSWORD=same")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				out = append(out, []byte("\n"+err.Error())...)
+			}
+			e.bench <- string(out)
+		}()
+	}
+	for w := 0; w < 8; w++ {
+		e.writers.Add(1)
+		go func() {
+			defer e.writers.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-e.stop:
+					return
+				default:
+				}
+				if _, err := e.app.Exec(ctx, "INSERT INTO app_events (worker, n) VALUES ($1, $2)", w, n); err != nil {
+					e.appFailed.Add(1)
+				} else {
+					e.appCommits.Add(1)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	return e
+}
+
+// finish stops the writers and returns pgbench's processed and failed counts.
+func (e *fleetEnv) finish(t *testing.T) (processed, failed int) {
+	t.Helper()
+	close(e.stop)
+	e.writers.Wait()
+	for range e.bouncers {
+		out := <-e.bench
+		m, f := reProcessedTx.FindStringSubmatch(out), reFailedTx.FindStringSubmatch(out)
+		if m == nil || f == nil || strings.Contains(out, "aborted") {
+			t.Fatalf("pgbench through a PgBouncer:\n%s", out)
+		}
+		p, _ := strconv.Atoi(m[1])
+		fl, _ := strconv.Atoi(f[1])
+		processed, failed = processed+p, failed+fl
+	}
+	return processed, failed
+}
+
+func count(t *testing.T, dsn, q string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Two PgBouncers and an application pool, each with its own writers,
+// switched together from PG 13 to PG 16: no failed transaction anywhere,
+// every committed transaction on PG 16, nothing on PG 13 after the switch.
+func TestFleetSwitch(t *testing.T) {
+	e := newFleet(t, 8)
+	ctx := context.Background()
+	if err := e.fleet.Check(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	t0 := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := e.fleet.Pause(pctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcHistory := count(t, e.src.DSN(e.db), "SELECT count(*) FROM pgbench_history")
+	if err := pgcluster.WaitCaughtUp(ctx, e.src, e.db); err != nil {
+		e.fleet.Rollback(ctx)
+		t.Fatal(err)
+	}
+	// The sequence the application's inserts draw from, moved forward.
+	if err := e.dst.Exec(ctx, e.db, fmt.Sprintf("SELECT setval('app_events_id_seq', %d)", count(t, e.src.DSN(e.db), "SELECT last_value FROM app_events_id_seq")+1000)); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = e.fleet.Switch(sctx, e.dst.DSN(e.db))
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fleet.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pause := time.Since(t0)
+	processed, failed := e.finish(t)
+	for _, a := range e.fleet.Acks() {
+		t.Logf("%-12s %-40s %8.1f ms %s", a.Phase, a.Member, a.TookMS, a.Error)
+	}
+	t.Logf("pause %s; pgbench %d transactions, %d failed; app %d inserts, %d failed", pause, processed, failed, e.appCommits.Load(), e.appFailed.Load())
+	if failed != 0 || e.appFailed.Load() != 0 {
+		t.Fatalf("failed transactions: pgbench %d, application %d", failed, e.appFailed.Load())
+	}
+	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM pgbench_history"); n != int64(processed) {
+		t.Errorf("PG 16 holds %d history rows, pgbench committed %d", n, processed)
+	}
+	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events"); n != e.appCommits.Load() {
+		t.Errorf("PG 16 holds %d application rows, %d were committed", n, e.appCommits.Load())
+	}
+	if n := count(t, e.src.DSN(e.db), "SELECT count(*) FROM pgbench_history"); n != srcHistory {
+		t.Errorf("PG 13 got %d history rows after the switch", n-srcHistory)
+	}
+}
+
+// One PgBouncer dies between the pause and the switch: the fleet rolls
+// back, the other members resume on the source with no failed transaction,
+// and nothing is served by the target.
+func TestFleetRollbackWhenAMemberDies(t *testing.T) {
+	e := newFleet(t, 6)
+	ctx := context.Background()
+	if err := e.fleet.Check(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := e.fleet.Pause(pctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.bouncers[1].Stop()
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = e.fleet.Switch(sctx, e.dst.DSN(e.db))
+	cancel()
+	if err == nil {
+		t.Fatal("the switch succeeded with a dead member")
+	}
+	t.Logf("switch failed as it must: %v", err)
+	dstApp := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events")
+	time.Sleep(time.Second) // the survivors keep writing, on the source
+	close(e.stop)
+	e.writers.Wait()
+	out := <-e.bench // the surviving PgBouncer's pgbench (the other one's clients lost their server)
+	other := <-e.bench
+	_ = other
+	if f := reFailedTx.FindStringSubmatch(out); f != nil && f[1] != "0" && !strings.Contains(out, "connection") {
+		t.Errorf("pgbench through the surviving PgBouncer:\n%s", out)
+	}
+	if e.appFailed.Load() != 0 {
+		t.Errorf("%d application writes failed", e.appFailed.Load())
+	}
+	st, err := e.appMember.Status(ctx)
+	if err != nil || st.Paused || st.Switches != 0 || !strings.Contains(st.Backend, strconv.Itoa(e.src.Port)) {
+		t.Errorf("application after the rollback: %+v %v", st, err)
+	}
+	if err := pgcluster.WaitCaughtUp(ctx, e.src, e.db); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events"); n < dstApp || n != count(t, e.src.DSN(e.db), "SELECT count(*) FROM app_events") {
+		t.Errorf("application rows: PG 16 %d, PG 13 %d: the application must still write to PG 13 only", n, count(t, e.src.DSN(e.db), "SELECT count(*) FROM app_events"))
+	}
+	d := pgbouncer.New(pgbouncer.Spec{AdminDSN: e.bouncers[0].AdminDSN(), Ini: e.bouncers[0].Ini, DB: e.db})
+	defer d.Close()
+	if b, err := d.Backend(ctx); err != nil || !strings.Contains(b, strconv.Itoa(e.src.Port)) {
+		t.Errorf("surviving PgBouncer points at %s (%v), want the source", b, err)
+	}
+}
