@@ -45,6 +45,11 @@ const (
 // Options configure Run.
 type Options struct {
 	SourceDSN, TargetDSN string
+	// SubscriptionConnInfo is the CONNECTION the target server uses to
+	// reach the source; default SourceDSN. Give one with passfile= (a file
+	// the target server's OS user can read) to keep the password out of
+	// the target's catalog.
+	SubscriptionConnInfo string
 	// SourceConn and TargetConn carry the session guards (timeouts).
 	SourceConn, TargetConn dbconn.Options
 	Selection              catalog.Selection

@@ -600,7 +600,11 @@ func (r *run) stepSubscription(ctx context.Context) (StepStatus, string, error) 
 	// quoted by the server's own quote_literal. It holds the password and
 	// is never printed.
 	var lit string
-	if err := r.tgt.QueryRow(ctx, "SELECT pg_catalog.quote_literal($1)", r.opts.SourceDSN).Scan(&lit); err != nil {
+	conninfo := r.opts.SubscriptionConnInfo
+	if conninfo == "" {
+		conninfo = r.opts.SourceDSN
+	}
+	if err := r.tgt.QueryRow(ctx, "SELECT pg_catalog.quote_literal($1)", conninfo).Scan(&lit); err != nil {
 		return StepFailed, "", err
 	}
 	stmt := fmt.Sprintf("CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION %s WITH (copy_data = true)", pgx.Identifier{name}.Sanitize(), lit, pgx.Identifier{pub}.Sanitize())

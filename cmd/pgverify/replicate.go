@@ -33,6 +33,7 @@ type ReplicateOptions struct {
 	PgDump         string
 	SkipLint       bool
 	NoProgress     bool
+	SubConnInfo    string
 
 	stdout, stderr io.Writer
 }
@@ -82,6 +83,7 @@ Exit status: 0 every gate passed, 1 a gate failed or a diagnosis was made,
 	f.BoolVar(&opts.Plan, "plan", false, "print the steps that would run from the current state; change nothing")
 	f.StringVar(&opts.PgDump, "pg-dump", "", "pg_dump to use (its major must be >= the source's; default: pg_dump on PATH)")
 	f.BoolVar(&opts.SkipLint, "skip-lint", false, "skip the lint gate on the source schema")
+	f.StringVar(&opts.SubConnInfo, "subscription-conninfo", "", "CONNECTION the target server uses to reach the source (default --source), e.g. with passfile=FILE the target's OS user can read")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "no sync progress on stderr")
 	return cmd
 }
@@ -130,7 +132,7 @@ func runReplicate(ctx context.Context, opts *ReplicateOptions) (err error) {
 		Publication: opts.Publication, Subscription: opts.Subscription,
 		CreateDatabase: opts.CreateDatabase, FixSearchPath: opts.FixSearchPath, Watermarks: wms,
 		Verify: opts.Verify, SyncTimeout: opts.SyncTimeout, Analyze: opts.Analyze, Plan: opts.Plan,
-		PgDump: opts.PgDump, SkipLint: opts.SkipLint,
+		PgDump: opts.PgDump, SkipLint: opts.SkipLint, SubscriptionConnInfo: opts.SubConnInfo,
 	}
 	if !opts.NoProgress {
 		ro.Progress = report.ReplicateProgress(opts.stderr, report.IsTerminal(opts.stderr))
