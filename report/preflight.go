@@ -18,6 +18,12 @@ const (
 // PreflightJSON writes the preflight result as documented in docs/preflight.md.
 // Preflight renders a preflight result in format f.
 func Preflight(w io.Writer, f Format, r *preflight.Result) error {
+	switch f {
+	case JUnit:
+		return PreflightJUnit(w, r)
+	case Markdown:
+		return PreflightMarkdown(w, r)
+	}
 	if f == JSON {
 		return PreflightJSON(w, r)
 	}

@@ -88,6 +88,12 @@ func NewSchemaDiffDoc(r *diff.Result) SchemaDiffDoc {
 // SchemaDiffJSON writes the result as JSON.
 // SchemaDiff renders a schema diff in format f.
 func SchemaDiff(w io.Writer, f Format, r *diff.Result) error {
+	switch f {
+	case JUnit:
+		return SchemaDiffJUnit(w, r)
+	case Markdown:
+		return SchemaDiffMarkdown(w, r)
+	}
 	if f == JSON {
 		return SchemaDiffJSON(w, r)
 	}

@@ -166,6 +166,12 @@ func SequencesDocument(r *sequences.Result) SequencesJSON {
 
 // Sequences renders a `pgverify sequences` result.
 func Sequences(w io.Writer, f Format, r *sequences.Result) error {
+	switch f {
+	case JUnit:
+		return SequencesJUnit(w, r)
+	case Markdown:
+		return SequencesMarkdown(w, r)
+	}
 	if f == JSON {
 		return writeJSON(w, SequencesDocument(r))
 	}

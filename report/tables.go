@@ -14,6 +14,12 @@ const TablesShowDiffs = 10
 
 // Tables renders a `pgverify tables` result.
 func Tables(w io.Writer, f Format, res *checksum.Result) error {
+	switch f {
+	case JUnit:
+		return TablesJUnit(w, res)
+	case Markdown:
+		return TablesMarkdown(w, res)
+	}
 	if f == JSON {
 		return writeJSONWithSummary(w, res, tablesSummary{tablesSummaryFields{res.Summary}, NewOutcome(res.Summary.Verdict)})
 	}

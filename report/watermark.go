@@ -99,6 +99,12 @@ func watermarkStrings(s []string) []string {
 
 // Watermark renders a `pgverify watermark` result.
 func Watermark(w io.Writer, f Format, r *watermark.Result) error {
+	switch f {
+	case JUnit:
+		return WatermarkJUnit(w, r)
+	case Markdown:
+		return WatermarkMarkdown(w, r)
+	}
 	if f == JSON {
 		return writeJSON(w, WatermarkDocument(r))
 	}
