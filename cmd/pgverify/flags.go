@@ -155,7 +155,7 @@ type outputFlags struct {
 
 func (f *outputFlags) register(cmd *cobra.Command, formats ...report.Format) {
 	if len(formats) == 0 {
-		formats = []report.Format{report.Text, report.JSON}
+		formats = report.VerifyFormats
 	}
 	f.format = report.Text
 	cmd.Flags().Var(report.NewFormatValue(&f.format, formats...), "format", "output format: "+report.FormatList(formats))
