@@ -1,0 +1,37 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every verifying command takes the CI formats; schema lint adds SARIF.
+func TestEveryVerifyingCommandHasTheCIFormats(t *testing.T) {
+	root := newRootCmd()
+	for _, path := range []string{"tables", "sample", "watermark", "sequences", "schema diff", "schema lint", "preflight"} {
+		cmd, _, err := root.Find(strings.Fields(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := cmd.Flags().Lookup("format")
+		if f == nil {
+			t.Errorf("%s: no --format", path)
+			continue
+		}
+		want := "output format: text|json|junit|markdown"
+		if path == "schema lint" {
+			want = "output format: text|json|sarif|junit|markdown"
+		}
+		if f.Usage != want {
+			t.Errorf("%s: --format usage %q, want %q", path, f.Usage, want)
+		}
+		for _, v := range []string{"junit", "markdown", "json", "text"} {
+			if err := f.Value.Set(v); err != nil {
+				t.Errorf("%s --format %s: %v", path, v, err)
+			}
+		}
+		if err := f.Value.Set("xml"); err == nil {
+			t.Errorf("%s --format xml accepted", path)
+		}
+	}
+}
