@@ -4,7 +4,7 @@ BIN       := bin/pgverify
 PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 28m
 
-.PHONY: all build release postgres test fuzz unit lint demo demo-clean bench clean
+.PHONY: all build release postgres tools test fuzz unit lint demo demo-clean bench clean
 
 all: build
 
@@ -55,11 +55,15 @@ release:
 postgres:
 	@scripts/fetch-postgres.sh
 
+# pgbench and PgBouncer from Debian (apt-get as root), for the switch tests.
+tools:
+	@scripts/fetch-tools.sh
+
 # Unit and integration tests against real PG 13/16/17 clusters, then each
 # fuzz target for FUZZTIME (FUZZTIME=0 skips them; seed corpora and any
 # finding land in */testdata/fuzz).
 FUZZTIME ?= 20s
-test: postgres lint
+test: postgres tools lint
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 	@if [ "$(FUZZTIME)" != "0" ]; then $(MAKE) --no-print-directory fuzz; fi
 

@@ -40,6 +40,11 @@ type Options struct {
 	CatchUpTimeout time.Duration
 	// Progress, if set, receives progress events.
 	Progress Progress
+	// Shard, if set, compares only its share of every table's rows.
+	Shard Shard
+	// State, if set, skips the tables it holds as verified and records each
+	// table verified equal as soon as it is (see OpenState).
+	State *State
 }
 
 // Progress receives progress from a run; calls may come from any goroutine.
@@ -116,6 +121,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	res := &Result{}
 	res.Summary.SourceVersion, res.Summary.TargetVersion = src.version, tgt.version
+	res.Summary.Shard = opts.Shard.String()
+	if opts.State != nil {
+		// A state belongs to one pair of databases, shard and selection.
+		sid, err := dbconn.ReadIdentity(ctx, src.coord)
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		tid, err := dbconn.ReadIdentity(ctx, tgt.coord)
+		if err != nil {
+			return nil, fmt.Errorf("target: %w", err)
+		}
+		if err := opts.State.bind(sid.String(), tid.String(), opts.Shard, opts.Selection); err != nil {
+			return nil, err
+		}
+	}
 
 	lsn, err := src.begin(ctx)
 	if err != nil {
@@ -179,11 +199,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		est += int64(max(j.src.EstRows, 0))
 	}
 	opts.Progress.Start(len(jobs), est)
-	if err := hashRanges(ctx, jobs, pool, src, tgt, opts); err != nil {
+	if err := hashRanges(ctx, jobs, pool, src, tgt, opts, lsn); err != nil {
 		opts.Progress.Finish()
 		return nil, err
 	}
 	opts.Progress.Finish()
+	if opts.State != nil {
+		res.Summary.FromState = opts.State.Skipped()
+	}
 	if err := collectDiffs(ctx, jobs, pool, src, tgt, opts); err != nil {
 		return nil, err
 	}

@@ -518,7 +518,7 @@ func TestSnapshotSessionsOutliveIdleTimeout(t *testing.T) {
 		}
 	}
 	opts := func(role string) dbconn.Options {
-		return dbconn.Options{Role: role, Params: map[string]string{"idle_in_transaction_session_timeout": "300"}}
+		return dbconn.Options{Role: role, Params: map[string]string{"idle_in_transaction_session_timeout": "1500"}}
 	}
 	s, err := openSide(ctx, src.DSN(db), opts("source"))
 	if err != nil {
@@ -545,7 +545,7 @@ func TestSnapshotSessionsOutliveIdleTimeout(t *testing.T) {
 	if err := src.Exec(ctx, db, "INSERT INTO t VALUES (2)"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // five idle timeouts
+	time.Sleep(5 * time.Second) // over three idle timeouts
 	stop()
 	for _, x := range []*side{s, d} {
 		if err := x.lostErr(); err != nil {
@@ -557,7 +557,7 @@ func TestSnapshotSessionsOutliveIdleTimeout(t *testing.T) {
 		for _, c := range []*pgx.Conn{p.src, p.tgt} {
 			var n int
 			if err := c.QueryRow(ctx, "SELECT count(*) FROM public.t").Scan(&n); err != nil || n != 1 {
-				t.Errorf("worker %d after 1.5 s: count %d, %v", i, n, err)
+				t.Errorf("worker %d after 5 s: count %d, %v", i, n, err)
 			}
 		}
 	}

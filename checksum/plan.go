@@ -29,19 +29,25 @@ type sideSQL struct {
 	terms    []string // summed per range
 	rowHash  string
 	colHash  []string
+	// shard is the --shard condition on the key hash ("" for all rows);
+	// shardH the same on a hash column h, for tables without a key.
+	shard, shardH string
 }
 
 // newSideSQL builds one side's queries. collateC orders and bounds the key
 // columns that are collatable in "C" (byte order), identically on both
 // sides whatever their collations and library versions.
-func newSideSQL(t catalog.Table, p []colPlan, key []string, collateC []bool) sideSQL {
+func newSideSQL(t catalog.Table, p []colPlan, key []string, collateC []bool, shard Shard) sideSQL {
 	h := newHasher(p, key, "t")
 	s := sideSQL{from: t.Ident(), rowHash: h.rowHash(), colHash: h.columnHashes()}
 	if len(key) > 0 {
 		s.terms = h.rangeTerms()
+		s.shard = shard.predicate(h.keyHash())
 	} else {
 		s.terms = []string{s.rowHash}
+		s.shard = shard.predicate(s.rowHash)
 	}
+	s.shardH = shard.predicate("h")
 	if t.Kind == "r" {
 		s.from = "ONLY " + s.from
 	}
@@ -103,10 +109,24 @@ func (s *sideSQL) where(r keyRange) (string, []any) {
 			args = append(args, v)
 		}
 	}
+	if s.shard != "" {
+		conds = append(conds, s.shard)
+	}
 	if len(conds) == 0 {
 		return "true", nil
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// shardWhere filters a hash column h to the shard, for keyless queries.
+func (s *sideSQL) shardWhere(and bool) string {
+	switch {
+	case s.shardH == "":
+		return ""
+	case and:
+		return " AND " + s.shardH
+	}
+	return " WHERE " + s.shardH
 }
 
 func (s *sideSQL) keyText() string {
@@ -185,19 +205,19 @@ func (s *sideSQL) sampleQuery() string {
 
 // noKeyHashQuery groups whole-row hashes, for tables without a primary key.
 func (s *sideSQL) noKeyHashQuery() string {
-	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t GROUP BY 1 ORDER BY 1", s.rowHash, s.from)
+	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t%s GROUP BY 1 ORDER BY 1", s.rowHash, s.from, s.shardWhere(false))
 }
 
 // noKeyBucketsQuery summarises whole-row hashes per bucket of the hash.
 func (s *sideSQL) noKeyBucketsQuery() string {
-	return fmt.Sprintf("SELECT (h & %d)::pg_catalog.int4, pg_catalog.count(*), pg_catalog.sum(h)::pg_catalog.text FROM (SELECT %s AS h FROM %s t) t GROUP BY 1",
-		hashBuckets-1, s.rowHash, s.from)
+	return fmt.Sprintf("SELECT (h & %d)::pg_catalog.int4, pg_catalog.count(*), pg_catalog.sum(h)::pg_catalog.text FROM (SELECT %s AS h FROM %s t) t%s GROUP BY 1",
+		hashBuckets-1, s.rowHash, s.from, s.shardWhere(false))
 }
 
 // noKeyBucketHashQuery groups whole-row hashes of some buckets ($1).
 func (s *sideSQL) noKeyBucketHashQuery() string {
-	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t WHERE (h & %d)::pg_catalog.int4 = ANY($1::pg_catalog.int4[]) GROUP BY 1 ORDER BY 1",
-		s.rowHash, s.from, hashBuckets-1)
+	return fmt.Sprintf("SELECT h, pg_catalog.count(*) FROM (SELECT %s AS h FROM %s t) t WHERE (h & %d)::pg_catalog.int4 = ANY($1::pg_catalog.int4[])%s GROUP BY 1 ORDER BY 1",
+		s.rowHash, s.from, hashBuckets-1, s.shardWhere(true))
 }
 
 // noKeyRowsQuery fetches rows by whole-row hash (as text per column).

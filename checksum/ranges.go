@@ -33,6 +33,7 @@ func planRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt
 				j.ranges = nil
 			}
 			j.slots = make([]rangeResult, len(j.ranges))
+			j.pending.Store(int64(len(j.ranges)))
 			return nil
 		})
 	}
@@ -137,7 +138,7 @@ func equalBound(a, b bound) bool {
 
 // hashRanges hashes every range of every table on both sides at once, and
 // drills into the ones that differ.
-func hashRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt *side, opts Options) error {
+func hashRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt *side, opts Options, lsn string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
 	// Interleave big tables' ranges so one huge table does not run alone at the end.
@@ -176,10 +177,33 @@ func hashRanges(ctx context.Context, jobs []*tableJob, pool chan *pair, src, tgt
 				j.fail(err)
 			}
 			opts.Progress.Advance(j.slots[t.i].srcCount)
+			if j.pending.Add(-1) == 0 && opts.State != nil {
+				// The table's last range: record it at once if it is equal,
+				// so an interrupted run keeps it.
+				if err := recordIfEqual(j, opts.State, lsn); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// recordIfEqual writes a table whose every range was equal to the state.
+func recordIfEqual(j *tableJob, st *State, lsn string) error {
+	if j.failed() {
+		return nil
+	}
+	var ns, nt int64
+	for _, s := range j.slots {
+		if s.srcCount != s.tgtCount || s.srcSum != s.tgtSum {
+			return nil
+		}
+		ns, nt = ns+s.srcCount, nt+s.tgtCount
+	}
+	return st.record(stateTable{Schema: j.src.Schema, Name: j.src.Name, Fingerprint: j.fp, SnapshotLSN: lsn,
+		RowsSource: ns, RowsTarget: nt, VerifiedAt: time.Now().UTC()})
 }
 
 type hashSum struct {

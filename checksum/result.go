@@ -141,6 +141,10 @@ type Summary struct {
 	// CatchUpWaitMS is the time spent waiting for the subscriber to apply
 	// past the source snapshot (and before each re-check).
 	CatchUpWaitMS int64 `json:"catchup_wait_ms,omitempty"`
+	// Shard is the --shard compared ("I/N"), empty for all rows.
+	Shard string `json:"shard,omitempty"`
+	// FromState is how many tables were taken as verified from --state.
+	FromState int `json:"from_state,omitempty"`
 	// Verdict is "equal", "different" or "unverified"; it matches the exit code.
 	Verdict string `json:"verdict"`
 }

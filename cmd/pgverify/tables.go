@@ -25,6 +25,8 @@ type TablesOptions struct {
 	Rechecks       int
 	CatchUpTimeout time.Duration
 	NoProgress     bool
+	Shard          string
+	StateFile      string
 
 	stdout, stderr io.Writer
 }
@@ -62,6 +64,8 @@ Exit status: 0 all tables equal, 1 differences found, 2 could not verify.`,
 	f.IntVar(&opts.Rechecks, "rechecks", 3, "re-reads of differing rows after the subscriber caught up (live replication only)")
 	f.DurationVar(&opts.CatchUpTimeout, "catchup-timeout", 60*time.Second, "longest wait for the subscriber to catch up, per wait")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "no progress bar even on a terminal")
+	f.StringVar(&opts.Shard, "shard", "", "compare only shard I of N (I/N, e.g. 2/4): N jobs with 1/N..N/N cover every row once")
+	f.StringVar(&opts.StateFile, "state", "", "record tables verified equal in FILE and skip them when run again (resume)")
 	return cmd
 }
 
@@ -81,6 +85,18 @@ func runTables(ctx context.Context, opts *TablesOptions) (err error) {
 	sel := catalog.Selection{Include: opts.Tables, Exclude: opts.Exclude}
 	if err := sel.Validate(); err != nil {
 		return flagErrorf("%v", err)
+	}
+	var shard checksum.Shard
+	if opts.Shard != "" {
+		if shard, err = checksum.ParseShard(opts.Shard); err != nil {
+			return flagErrorf("%v", err)
+		}
+	}
+	var state *checksum.State
+	if opts.StateFile != "" {
+		if state, err = checksum.OpenState(opts.StateFile); err != nil {
+			return err
+		}
 	}
 	src, err := opts.Conn.sourceDSN()
 	if err != nil {
@@ -107,6 +123,7 @@ func runTables(ctx context.Context, opts *TablesOptions) (err error) {
 		SourceConn: opts.Conn.options("source", true), TargetConn: opts.Conn.options("target", true),
 		Selection: sel, Jobs: opts.Jobs, MaxDiffs: opts.MaxDiffs, RangeRows: opts.RangeRows,
 		Rechecks: opts.Rechecks, CatchUpTimeout: opts.CatchUpTimeout, Progress: prog,
+		Shard: shard, State: state,
 	})
 	if err != nil {
 		out.abort()

@@ -183,6 +183,10 @@ func TestThroughput(t *testing.T) {
 	// extra loopback writes per query cost about what the direct path's two
 	// do, so proxy/direct measures the CPU budget of the box. A bare relay
 	// pays the same; the protocol handling must cost little on top.
+	if raceEnabled {
+		t.Log("race detector on: throughput bounds not asserted (make bench measures them)")
+		return
+	}
 	if p < 0.4*d {
 		t.Errorf("proxy throughput %.0f tps < 0.4 x direct %.0f tps", p, d)
 	}
