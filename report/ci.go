@@ -87,6 +87,14 @@ func tablesCI(res *checksum.Result) *ciReport {
 	if s.Replication != "" {
 		r.Properties = append(r.Properties, [2]string{"replication", s.Replication})
 	}
+	if s.Shard != "" {
+		// N shard reports side by side (a CI matrix) stay apart.
+		r.Command += " --shard " + s.Shard
+		r.Properties = append(r.Properties, [2]string{"shard", s.Shard})
+	}
+	if s.FromState > 0 {
+		r.Properties = append(r.Properties, [2]string{"from_state", fmt.Sprint(s.FromState)})
+	}
 	for _, t := range res.Tables {
 		c := ciCase{Name: t.Table, Time: ciDuration(t.DurationMS), Kind: string(t.Status)}
 		n := fmt.Sprint(len(t.Differences))

@@ -60,7 +60,12 @@ func lintFixture(t *testing.T) *lint.Result {
 func ciRenderers(t *testing.T) map[string]func(Format, io.Writer) error {
 	lr := lintFixture(t)
 	return map[string]func(Format, io.Writer) error{
-		"tables":         func(f Format, w io.Writer) error { return Tables(w, f, tablesFixture()) },
+		"tables": func(f Format, w io.Writer) error { return Tables(w, f, tablesFixture()) },
+		"tables_shard": func(f Format, w io.Writer) error {
+			r := tablesFixture()
+			r.Summary.Shard, r.Summary.FromState = "2/4", 1
+			return Tables(w, f, r)
+		},
 		"sample":         func(f Format, w io.Writer) error { return Sample(w, f, sampleDifferFixture()) },
 		"sample_clean":   func(f Format, w io.Writer) error { return Sample(w, f, sampleFixture()) },
 		"watermark":      func(f Format, w io.Writer) error { return Watermark(w, f, watermarkFixture()) },
