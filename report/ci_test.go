@@ -208,7 +208,7 @@ func TestCIFormatsEscape(t *testing.T) {
 	evil := "public.\"x\x1b[31m\n| # <b>&]]>`*_\xff\""
 	res := &checksum.Result{
 		Tables: []checksum.TableResult{{Table: evil, Status: checksum.StatusMismatch, DifferenceCount: 1,
-			Differences: []checksum.Difference{{Kind: checksum.DiffChanged, Key: checksum.Key{{Column: "id\n", Value: str("1\x00<")}}, Columns: []string{"a|b]]>"}}}}},
+			Differences: []checksum.Difference{{Kind: checksum.DiffChanged, Key: checksum.Key{{Column: "id\n", Value: str("1\x00<\uffff\ufffe")}}, Columns: []string{"a|b]]>"}}}}},
 		Summary: checksum.Summary{Tables: 1, Mismatch: 1, Verdict: checksum.VerdictDifferent, SourceVersion: "13\x07"},
 	}
 	var x, m bytes.Buffer
@@ -216,6 +216,9 @@ func TestCIFormatsEscape(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := checkJUnit(t, "evil", x.Bytes())
+	if !strings.Contains(x.String(), `1\x00<\uffff\ufffe  columns: a|b]]`) {
+		t.Errorf("the difference is not in the failure text, escaped:\n%s", x.String())
+	}
 	if got := doc.Suites[0].Cases[0].Name; got != Clean(evil) {
 		t.Errorf("case name %q, want Clean(name) %q", got, Clean(evil))
 	}

@@ -91,9 +91,21 @@ func junitLines(lines []string) string {
 	}
 	out := make([]string, len(lines))
 	for i, l := range lines {
-		out[i] = cleanText(l)
+		out[i] = xmlSafe(cleanText(l))
 	}
 	return strings.Join(out, "\n") + "\n"
+}
+
+// junitClean is Clean for an XML attribute.
+func junitClean(s string) string { return xmlSafe(Clean(s)) }
+
+// xmlSafe escapes what Clean leaves but XML 1.0 forbids in a document
+// (U+FFFE, U+FFFF): encoding/xml writes CDATA as it is.
+func xmlSafe(s string) string {
+	if !strings.ContainsAny(s, "\uFFFE\uFFFF") {
+		return s
+	}
+	return strings.NewReplacer("\uFFFE", `\ufffe`, "\uFFFF", `\uffff`).Replace(s)
 }
 
 // writeJUnit renders r as a JUnit XML document.
@@ -103,14 +115,14 @@ func writeJUnit(w io.Writer, r *ciReport) error {
 		junitProperty{"exit_code", fmt.Sprint(r.Outcome.ExitCode)})
 	for _, p := range r.Properties {
 		if p[1] != "" {
-			s.Properties = append(s.Properties, junitProperty{p[0], Clean(p[1])})
+			s.Properties = append(s.Properties, junitProperty{p[0], junitClean(p[1])})
 		}
 	}
 	var sum time.Duration
 	for _, c := range r.Cases {
-		jc := junitCase{Name: Clean(c.Name), Classname: Clean(c.class(r)), Time: junitSeconds(c.Time)}
+		jc := junitCase{Name: junitClean(c.Name), Classname: junitClean(c.class(r)), Time: junitSeconds(c.Time)}
 		sum += c.Time
-		p := &junitProblem{Message: Clean(c.Message), Type: c.Kind, Text: junitLines(c.Details)}
+		p := &junitProblem{Message: junitClean(c.Message), Type: c.Kind, Text: junitLines(c.Details)}
 		switch c.Status {
 		case ciFail:
 			jc.Failure = p
