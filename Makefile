@@ -70,6 +70,7 @@ test: postgres tools lint
 fuzz:
 	$(GO) test ./internal/dbconn -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./schema/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./report -run '^$$' -fuzz '^FuzzCIFormats$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Tests that need no Postgres server.
 unit:

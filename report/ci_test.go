@@ -263,3 +263,48 @@ func TestMarkdownCapsDetails(t *testing.T) {
 		t.Errorf("%d difference lines:\n%s", n, b.String())
 	}
 }
+
+// FuzzCIFormats: whatever a name, value or message from the database holds,
+// the JUnit document is well-formed with the right counts, and the Markdown
+// table keeps one row and its columns.
+func FuzzCIFormats(f *testing.F) {
+	for _, s := range []string{"public.t", "a\x1b[2J\nb", "]]>", "<x y='1'>&amp;", "|\\|`*_", "\xff\xfe", "\u202e\u2028", "\uffff", "\r\n\t"} {
+		f.Add(s, s, s)
+	}
+	f.Fuzz(func(t *testing.T, name, value, msg string) {
+		res := &checksum.Result{
+			Tables: []checksum.TableResult{
+				{Table: name, Status: checksum.StatusMismatch, Differences: []checksum.Difference{
+					{Kind: checksum.DiffChanged, Key: checksum.Key{{Column: name, Value: &value}}, Columns: []string{value}}},
+					Notes: []string{msg}},
+				{Table: value, Status: checksum.StatusError, Error: msg},
+			},
+			Summary: checksum.Summary{Tables: 2, Mismatch: 1, Errors: 1, Verdict: checksum.VerdictDifferent, SourceVersion: msg, SnapshotLSN: value},
+		}
+		var x, m bytes.Buffer
+		if err := TablesJUnit(&x, res); err != nil {
+			t.Fatal(err)
+		}
+		doc := checkJUnit(t, "fuzz", x.Bytes())
+		if s := doc.Suites[0]; s.Tests != 2 || s.Failures != 1 || s.Errors != 1 || (s.Cases[0].Name != junitClean(name) && name != "") {
+			t.Fatalf("counts or name: %+v", s)
+		}
+		if err := TablesMarkdown(&m, res); err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		for _, l := range strings.Split(m.String(), "\n") {
+			if strings.HasPrefix(l, "| ") {
+				rows = append(rows, l)
+			}
+		}
+		if len(rows) != 4 {
+			t.Fatalf("table has %d lines, want header, separator and 2 rows:\n%s", len(rows), m.String())
+		}
+		for _, r := range rows[2:] {
+			if n := strings.Count(strings.ReplaceAll(r, `\|`, ""), "|"); n != 7 {
+				t.Fatalf("row has %d separators: %q", n, r)
+			}
+		}
+	})
+}
