@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // Every verifying command takes the CI formats; schema lint adds SARIF.
@@ -34,4 +36,23 @@ func TestEveryVerifyingCommandHasTheCIFormats(t *testing.T) {
 			t.Errorf("%s --format xml accepted", path)
 		}
 	}
+}
+
+// Any other command with --format refuses the CI formats rather than print
+// text for them: they come with an adapter in report/ci.go.
+func TestOnlyCommandsWithAdaptersTakeTheCIFormats(t *testing.T) {
+	have := map[string]bool{"pgverify tables": true, "pgverify sample": true, "pgverify watermark": true, "pgverify sequences": true,
+		"pgverify schema diff": true, "pgverify schema lint": true, "pgverify preflight": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if f := c.Flags().Lookup("format"); f != nil && !have[c.CommandPath()] {
+			if err := f.Value.Set("junit"); err == nil {
+				t.Errorf("%s takes --format junit but has no JUnit adapter", c.CommandPath())
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
 }
