@@ -20,6 +20,7 @@ import (
 //	schema diff  equal    different  -
 //	schema lint  clean    findings   -
 //	preflight    clean    findings   -
+//	replicate    pass     fail       -        (planned, for --plan: 0)
 //
 // "-": the command writes no report when it cannot verify; the exit code
 // is 2 and stderr says why.
@@ -40,6 +41,7 @@ var verdictExits = map[string]int{
 	"equal": ExitVerified, "match": ExitVerified, "safe": ExitVerified, "clean": ExitVerified,
 	"different": ExitFindings, "mismatch": ExitFindings, "unsafe": ExitFindings, "findings": ExitFindings,
 	"unverified": ExitUnverified,
+	"pass":       ExitVerified, "planned": ExitVerified, "fail": ExitFindings,
 }
 
 // NewOutcome pairs a verdict with its exit code.

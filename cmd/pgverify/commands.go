@@ -11,6 +11,7 @@ func commands() []*cobra.Command {
 		newSequencesCmd(),
 		newSampleCmd(),
 		newPreflightCmd(),
+		newReplicateCmd(),
 		newProxyCmd(),
 		newVersionCmd(),
 	}

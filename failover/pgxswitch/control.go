@@ -22,7 +22,8 @@ import (
 //	GET  /pgverify/v1/status
 //	POST /pgverify/v1/pause?timeout_ms=N   returns when drained (or 409 and resumed)
 //	POST /pgverify/v1/switch               body {"dsn": "..."} (no password needed)
-//	POST /pgverify/v1/resume
+//	POST /pgverify/v1/resume               commits a prepared switch, releases
+//	POST /pgverify/v1/rollback             discards it, releases on the old cluster
 //
 // Every request carries "Authorization: Bearer TOKEN".
 func (p *Pool) Handler(token string) http.Handler {
@@ -62,6 +63,7 @@ func (p *Pool) Handler(token string) http.Handler {
 		return p.Switch(r.Context(), body.DSN)
 	}))
 	mux.HandleFunc("POST /pgverify/v1/resume", auth(func(http.ResponseWriter, *http.Request) error { p.Resume(); return nil }))
+	mux.HandleFunc("POST /pgverify/v1/rollback", auth(func(http.ResponseWriter, *http.Request) error { p.Rollback(); return nil }))
 	return mux
 }
 
@@ -156,9 +158,15 @@ func quoteConnValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
-// Resume resumes the member's pool.
+// Resume commits the member's prepared switch and resumes its pool.
 func (m *Member) Resume(ctx context.Context) error {
 	_, err := m.do(ctx, http.MethodPost, "/pgverify/v1/resume", nil)
+	return err
+}
+
+// Rollback discards the member's prepared switch and resumes it where it was.
+func (m *Member) Rollback(ctx context.Context) error {
+	_, err := m.do(ctx, http.MethodPost, "/pgverify/v1/rollback", nil)
 	return err
 }
 

@@ -13,6 +13,13 @@
 // follows within Lease, the pool resumes on the cluster it was using by
 // itself, so a coordinator that dies mid-switch never leaves the
 // application paused.
+//
+// A switch is two-phase, so a fleet never splits between clusters: Switch
+// prepares (opens and checks a pool on the new cluster, still paused),
+// Resume commits (swaps the prepared pool in, then releases the held work),
+// Rollback discards the prepared pool and releases onto the old cluster.
+// A lease that expires rolls back: a member never moves to the new cluster
+// on its own.
 package pgxswitch
 
 import (
@@ -47,6 +54,7 @@ type Pool struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	pool     *pgxpool.Pool
+	pending  *pgxpool.Pool // prepared by Switch, swapped in by Resume
 	dsn      string
 	paused   bool
 	inflight int
@@ -156,6 +164,7 @@ type Status struct {
 	InFlight int    `json:"in_flight"`
 	Held     int    `json:"held"`
 	Switches int    `json:"switches"`
+	Prepared bool   `json:"prepared"` // a switch waits for Resume to commit it
 }
 
 // Status reports the pool's state.
@@ -163,7 +172,7 @@ func (p *Pool) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := p.pool.Config().ConnConfig
-	return Status{Backend: fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database), Paused: p.paused, InFlight: p.inflight, Held: p.held, Switches: p.switches}
+	return Status{Backend: fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database), Paused: p.paused, InFlight: p.inflight, Held: p.held, Switches: p.switches, Prepared: p.pending != nil}
 }
 
 // Pause holds new units of work and returns once none is in flight, or
@@ -185,28 +194,34 @@ func (p *Pool) Pause(ctx context.Context) error {
 	err := ctx.Err()
 	p.mu.Unlock()
 	if err != nil {
-		p.Resume()
+		p.Rollback()
 		return fmt.Errorf("pgxswitch: %d unit(s) of work still running (%w); resumed", p.Status().InFlight, err)
 	}
 	return nil
 }
 
-// expire resumes a pause whose lease ran out (the coordinator is gone).
+// expire rolls back a pause whose lease ran out (the coordinator is gone).
 func (p *Pool) expire(gen int) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.paused && p.gen == gen {
-		p.paused = false
-		p.cond.Broadcast()
+	if !p.paused || p.gen != gen {
+		p.mu.Unlock()
+		return
+	}
+	pending := p.pending
+	p.pending, p.paused = nil, false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if pending != nil {
+		pending.Close()
 	}
 }
 
 // ErrNotPaused: Switch needs a drained pool.
 var ErrNotPaused = errors.New("pgxswitch: switch needs a paused pool")
 
-// Switch opens a pool on dsn (connections are made and checked before
-// anything changes), swaps it in and closes the old one. The pool must be
-// paused and drained; it stays paused.
+// Switch prepares the move to dsn: it opens a pool there and checks it; the
+// next Resume swaps it in (Rollback discards it). The pool must be paused
+// and drained; it stays paused.
 func (p *Pool) Switch(ctx context.Context, dsn string) error {
 	p.mu.Lock()
 	if !p.paused || p.inflight > 0 {
@@ -224,11 +239,12 @@ func (p *Pool) Switch(ctx context.Context, dsn string) error {
 		np.Close()
 		return errors.New("pgxswitch: the pause ended (lease expired) before the switch")
 	}
-	old := p.pool
-	p.pool, p.dsn = np, dsn
-	p.switches++
+	old := p.pending
+	p.pending = np
 	p.mu.Unlock()
-	old.Close()
+	if old != nil {
+		old.Close()
+	}
 	return nil
 }
 
@@ -279,16 +295,41 @@ func userIn(dsn string) (string, bool) {
 	return "", false
 }
 
-// Resume releases held work onto the current cluster.
+// Resume commits a prepared switch (if any) and releases held work.
 func (p *Pool) Resume() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	var old *pgxpool.Pool
+	if p.pending != nil {
+		old, p.pool, p.pending = p.pool, p.pending, nil
+		p.switches++
+	}
 	p.paused = false
 	if p.lease != nil {
 		p.lease.Stop()
 		p.lease = nil
 	}
 	p.cond.Broadcast()
+	p.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+}
+
+// Rollback discards a prepared switch and releases held work onto the
+// cluster the pool was using.
+func (p *Pool) Rollback() {
+	p.mu.Lock()
+	pending := p.pending
+	p.pending, p.paused = nil, false
+	if p.lease != nil {
+		p.lease.Stop()
+		p.lease = nil
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if pending != nil {
+		pending.Close()
+	}
 }
 
 // Close closes the pool.

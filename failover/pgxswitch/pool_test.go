@@ -222,6 +222,23 @@ func TestLeaseResumesWithoutCoordinator(t *testing.T) {
 	if err := m.Switch(ctx, c.DSN(db)); err == nil {
 		t.Error("switch after the lease was accepted")
 	}
+	// A prepared switch whose commit never comes is rolled back by the
+	// lease: the member stays on its cluster.
+	other := clusters.NewDB(t, c, "pgxlease_other")
+	if err := m.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Switch(ctx, c.DSN(other)); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status(); !st.Prepared {
+		t.Fatalf("no prepared switch: %+v", st)
+	}
+	time.Sleep(800 * time.Millisecond)
+	var name string
+	if err := p.QueryRow(ctx, []any{&name}, "SELECT current_database()"); err != nil || name != db {
+		t.Errorf("after the lease rolled back a prepared switch: on %q (%v), want %q", name, err, db)
+	}
 }
 
 // A pause that cannot drain (a transaction stays open) fails within its

@@ -43,14 +43,15 @@ func main() {
 	jobs := flag.Int("jobs", 4, "pgverify --jobs")
 	repeat := flag.Int("repeat", 3, "runs of each measurement (the median is reported)")
 	rangeRows := flag.Int("range-rows", 0, "pgverify --range-rows (0: its default)")
+	only := flag.String("only", "all", "tables (the tables benchmark alone), switch (proxy and PgBouncer baselines alone) or all")
 	flag.Parse()
-	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows); err != nil {
+	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int, bin string, jobs, repeat, rangeRows int) error {
+func run(rows int, bin string, jobs, repeat, rangeRows int, only string) error {
 	ctx := context.Background()
 	bin, _ = filepath.Abs(bin)
 	settings := map[string]string{"max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"}
@@ -74,6 +75,9 @@ func run(rows int, bin string, jobs, repeat, rangeRows int) error {
 	}()
 	if err != nil {
 		return err
+	}
+	if only == "switch" {
+		return switchBench(ctx, src, tgt, repeat)
 	}
 	fmt.Printf("loading %d rows on PG %d and PG %d ...\n", rows, src.Major, tgt.Major)
 	t0 := time.Now()
@@ -221,6 +225,12 @@ func run(rows int, bin string, jobs, repeat, rangeRows int) error {
 	check("peak RSS <= 200 MB", max(cleanRSS, lastRSS) <= 200*1024)
 	check("10 changed rows <= 1.2 x identical run", ratio(dirty, clean) <= 1.2)
 	check("all 10 changed rows found", found == 10)
+	if only == "all" {
+		if err := replicateBench(ctx, bin, src, tgt); err != nil {
+			return err
+		}
+		return switchBench(ctx, src, tgt, repeat)
+	}
 	return nil
 }
 
