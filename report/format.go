@@ -19,7 +19,16 @@ const (
 	Text  Format = "text"
 	JSON  Format = "json"
 	SARIF Format = "sarif"
+	// JUnit is JUnit XML for CI test reports (report/junit.go).
+	JUnit Format = "junit"
+	// Markdown is for $GITHUB_STEP_SUMMARY and pull-request comments
+	// (report/markdown.go).
+	Markdown Format = "markdown"
 )
+
+// VerifyFormats are the formats of every verifying command; schema lint
+// adds SARIF.
+var VerifyFormats = []Format{Text, JSON, JUnit, Markdown}
 
 // FormatValue is a pflag.Value restricted to a set of formats.
 type FormatValue struct {

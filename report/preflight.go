@@ -18,6 +18,12 @@ const (
 // PreflightJSON writes the preflight result as documented in docs/preflight.md.
 // Preflight renders a preflight result in format f.
 func Preflight(w io.Writer, f Format, r *preflight.Result) error {
+	switch f {
+	case JUnit:
+		return PreflightJUnit(w, r)
+	case Markdown:
+		return PreflightMarkdown(w, r)
+	}
 	if f == JSON {
 		return PreflightJSON(w, r)
 	}
@@ -80,18 +86,23 @@ func PreflightText(w io.Writer, r *preflight.Result) error {
 			return err
 		}
 	}
-	s := r.Summary
-	verdict := "nothing found that would stop replication or lose data"
-	if r.Failed() {
-		verdict = "fix the blockers and critical findings before starting"
-	}
-	line := fmt.Sprintf("\n%s, %s, %s, %s: %s\n",
-		preflightPlural(s.Blocker, "blocker"), preflightPlural(s.Critical, "critical"), preflightPlural(s.Warning, "warning"), preflightPlural(s.Info, "info"), verdict)
+	line := "\n" + PreflightVerdictLine(r) + "\n"
 	if len(r.Ignored) > 0 {
 		line += "ignored: " + Clean(strings.Join(r.Ignored, ", ")) + "\n"
 	}
 	_, err := io.WriteString(w, line)
 	return err
+}
+
+// PreflightVerdictLine counts the findings by severity and says what to do.
+func PreflightVerdictLine(r *preflight.Result) string {
+	s := r.Summary
+	verdict := "nothing found that would stop replication or lose data"
+	if r.Failed() {
+		verdict = "fix the blockers and critical findings before starting"
+	}
+	return fmt.Sprintf("%s, %s, %s, %s: %s",
+		preflightPlural(s.Blocker, "blocker"), preflightPlural(s.Critical, "critical"), preflightPlural(s.Warning, "warning"), preflightPlural(s.Info, "info"), verdict)
 }
 
 // preflightObjects joins up to n objects and says how many more there are.

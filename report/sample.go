@@ -13,6 +13,12 @@ import (
 // SampleJSON writes the sample result as documented in docs/sample.md.
 // Sample renders a sample result in format f.
 func Sample(w io.Writer, f Format, r *sampler.Result) error {
+	switch f {
+	case JUnit:
+		return SampleJUnit(w, r)
+	case Markdown:
+		return SampleMarkdown(w, r)
+	}
 	if f == JSON {
 		return SampleJSON(w, r)
 	}

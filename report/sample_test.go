@@ -58,27 +58,7 @@ func TestSampleText(t *testing.T) {
 	}
 	checkGolden(t, "sample_clean.txt", b.Bytes())
 
-	// Several tables: a difference, a census, a skipped table, an error,
-	// SYSTEM sampling and a live subscription.
-	r := &sampler.Result{
-		Method: sampler.System, Seed: 7, Rows: 5000, Confidence: 0.95,
-		Tables: []sampler.TableResult{
-			{Table: "public.orders", Status: sampler.StatusDiffer, Method: sampler.System, Percent: 1.5,
-				KeyColumns: []string{"region", "id"}, Sampled: 5012, Differing: 3, Missing: 1, Changed: 2,
-				UpperBound: sampleBoundOf(sampler.UpperBound(5012, 3, 0.95)), BoundApproximate: true,
-				Differences: []sampler.Difference{
-					{Key: []string{"eu", "42"}, Kind: sampler.KindChanged, Columns: []string{"amount", "note"}},
-					{Key: []string{"us", "7"}, Kind: sampler.KindMissing},
-				}},
-			{Table: "public.small", Status: sampler.StatusOK, Method: sampler.All, Percent: 100,
-				KeyColumns: []string{"id"}, Sampled: 120, UpperBound: sampleBoundOf(0), BoundExact: true},
-			{Table: "public.logs", Status: sampler.StatusSkipped, Reason: "no primary key"},
-			{Table: "public.gone", Status: sampler.StatusError, Reason: "table missing on the target: run pgverify schema diff"},
-		},
-		Summary: sampler.Summary{Tables: 4, OK: 1, Differ: 1, Skipped: 1, Errors: 1, Sampled: 5132, Differing: 3,
-			UpperBound: sampleBoundOf(sampler.UpperBound(5012, 3, 0.95)), BoundApproximate: true},
-		Replication: &sampler.Replication{Subscriptions: []string{"upgrade"}, Slots: []string{"upgrade"}, Rounds: 1, CaughtUp: true},
-	}
+	r := sampleDifferFixture()
 	b.Reset()
 	if err := SampleText(&b, r); err != nil {
 		t.Fatal(err)
@@ -98,5 +78,29 @@ func TestSampleJSON(t *testing.T) {
 	}
 	if doc["method"] != "bernoulli" || doc["seed"] != float64(1234) || doc["confidence"] != 0.95 {
 		t.Fatalf("unexpected JSON: %s", b.String())
+	}
+}
+
+// sampleDifferFixture has several tables: a difference, a census, a
+// skipped table, an error, SYSTEM sampling and a live subscription.
+func sampleDifferFixture() *sampler.Result {
+	return &sampler.Result{
+		Method: sampler.System, Seed: 7, Rows: 5000, Confidence: 0.95,
+		Tables: []sampler.TableResult{
+			{Table: "public.orders", Status: sampler.StatusDiffer, Method: sampler.System, Percent: 1.5,
+				KeyColumns: []string{"region", "id"}, Sampled: 5012, Differing: 3, Missing: 1, Changed: 2,
+				UpperBound: sampleBoundOf(sampler.UpperBound(5012, 3, 0.95)), BoundApproximate: true,
+				Differences: []sampler.Difference{
+					{Key: []string{"eu", "42"}, Kind: sampler.KindChanged, Columns: []string{"amount", "note"}},
+					{Key: []string{"us", "7"}, Kind: sampler.KindMissing},
+				}},
+			{Table: "public.small", Status: sampler.StatusOK, Method: sampler.All, Percent: 100,
+				KeyColumns: []string{"id"}, Sampled: 120, UpperBound: sampleBoundOf(0), BoundExact: true},
+			{Table: "public.logs", Status: sampler.StatusSkipped, Reason: "no primary key"},
+			{Table: "public.gone", Status: sampler.StatusError, Reason: "table missing on the target: run pgverify schema diff"},
+		},
+		Summary: sampler.Summary{Tables: 4, OK: 1, Differ: 1, Skipped: 1, Errors: 1, Sampled: 5132, Differing: 3,
+			UpperBound: sampleBoundOf(sampler.UpperBound(5012, 3, 0.95)), BoundApproximate: true},
+		Replication: &sampler.Replication{Subscriptions: []string{"upgrade"}, Slots: []string{"upgrade"}, Rounds: 1, CaughtUp: true},
 	}
 }

@@ -88,6 +88,12 @@ func NewSchemaDiffDoc(r *diff.Result) SchemaDiffDoc {
 // SchemaDiffJSON writes the result as JSON.
 // SchemaDiff renders a schema diff in format f.
 func SchemaDiff(w io.Writer, f Format, r *diff.Result) error {
+	switch f {
+	case JUnit:
+		return SchemaDiffJUnit(w, r)
+	case Markdown:
+		return SchemaDiffMarkdown(w, r)
+	}
 	if f == JSON {
 		return SchemaDiffJSON(w, r)
 	}
@@ -156,15 +162,20 @@ func SchemaDiffText(w io.Writer, r *diff.Result) error {
 	if len(r.NotCompared) > 0 {
 		ew.printf("not compared: %s.\n", strings.Join(r.NotCompared, ", "))
 	}
+	ew.printf("%s\n", SchemaDiffVerdictLine(r))
+	return ew.err
+}
+
+// SchemaDiffVerdictLine is the last line of the text report.
+func SchemaDiffVerdictLine(r *diff.Result) string {
 	switch errs, notices := r.Errors(), r.Notices(); {
 	case errs == 0 && notices == 0:
-		ew.printf("No schema differences.\n")
+		return "No schema differences."
 	case errs == 0:
-		ew.printf("No schema differences; %s.\n", schemaDiffPlural(notices, "notice"))
+		return fmt.Sprintf("No schema differences; %s.", schemaDiffPlural(notices, "notice"))
 	default:
-		ew.printf("%s, %s.\n", schemaDiffPlural(errs, "difference"), schemaDiffPlural(notices, "notice"))
+		return fmt.Sprintf("%s, %s.", schemaDiffPlural(errs, "difference"), schemaDiffPlural(notices, "notice"))
 	}
-	return ew.err
 }
 
 // schemaDiffValue prints one side's value; multi-line values (view

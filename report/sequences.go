@@ -166,6 +166,12 @@ func SequencesDocument(r *sequences.Result) SequencesJSON {
 
 // Sequences renders a `pgverify sequences` result.
 func Sequences(w io.Writer, f Format, r *sequences.Result) error {
+	switch f {
+	case JUnit:
+		return SequencesJUnit(w, r)
+	case Markdown:
+		return SequencesMarkdown(w, r)
+	}
 	if f == JSON {
 		return writeJSON(w, SequencesDocument(r))
 	}
@@ -232,6 +238,13 @@ func Sequences(w io.Writer, f Format, r *sequences.Result) error {
 			fmt.Fprintf(&b, "  note: %s\n", Clean(n))
 		}
 	}
+	b.WriteString("\n" + SequencesVerdictLine(r) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// SequencesVerdictLine is the last line of the text report.
+func SequencesVerdictLine(r *sequences.Result) string {
 	s := r.Summary()
 	var verdict string
 	switch SequencesVerdict(s) {
@@ -266,7 +279,5 @@ func Sequences(w io.Writer, f Format, r *sequences.Result) error {
 			verdict = "unverified: no sequences to check"
 		}
 	}
-	b.WriteString("\n" + verdict + "\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return verdict
 }

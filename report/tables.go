@@ -14,6 +14,12 @@ const TablesShowDiffs = 10
 
 // Tables renders a `pgverify tables` result.
 func Tables(w io.Writer, f Format, res *checksum.Result) error {
+	switch f {
+	case JUnit:
+		return TablesJUnit(w, res)
+	case Markdown:
+		return TablesMarkdown(w, res)
+	}
 	if f == JSON {
 		return writeJSONWithSummary(w, res, tablesSummary{tablesSummaryFields{res.Summary}, NewOutcome(res.Summary.Verdict)})
 	}
@@ -85,7 +91,13 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 			return err
 		}
 	}
-	s := res.Summary
+	_, err := fmt.Fprintf(w, "\n%s\n", TablesVerdictLine(res.Summary))
+	return err
+}
+
+// TablesVerdictLine is the last line of the text report: the verdict and
+// what it covers, e.g. "different: 2 of 6 table(s) differ (source 13.23, ...)".
+func TablesVerdictLine(s checksum.Summary) string {
 	var verdict string
 	switch s.Verdict {
 	case checksum.VerdictEqual:
@@ -105,7 +117,6 @@ func tablesText(w io.Writer, res *checksum.Result) error {
 	if s.CatchUpWaitMS >= 1000 {
 		wait = fmt.Sprintf(", %s waiting for the subscriber to catch up", time.Duration(s.CatchUpWaitMS*int64(time.Millisecond)).Round(100*time.Millisecond))
 	}
-	_, err := fmt.Fprintf(w, "\n%s (source %s, target %s, snapshot %s, %s%s)\n", verdict, Clean(s.SourceVersion), Clean(s.TargetVersion),
+	return fmt.Sprintf("%s (source %s, target %s, snapshot %s, %s%s)", verdict, Clean(s.SourceVersion), Clean(s.TargetVersion),
 		Clean(s.SnapshotLSN), time.Duration(s.DurationMS*int64(time.Millisecond)), wait)
-	return err
 }

@@ -99,6 +99,12 @@ func watermarkStrings(s []string) []string {
 
 // Watermark renders a `pgverify watermark` result.
 func Watermark(w io.Writer, f Format, r *watermark.Result) error {
+	switch f {
+	case JUnit:
+		return WatermarkJUnit(w, r)
+	case Markdown:
+		return WatermarkMarkdown(w, r)
+	}
 	if f == JSON {
 		return writeJSON(w, WatermarkDocument(r))
 	}
@@ -133,6 +139,14 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 			fmt.Fprintf(&b, "  note: %s\n", Clean(x))
 		}
 	}
+	b.WriteString("\n" + WatermarkVerdictLine(r) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WatermarkVerdictLine is the last line of the text report: the verdict,
+// the source LSN and how catch-up was confirmed.
+func WatermarkVerdictLine(r *watermark.Result) string {
 	s := r.Summary()
 	var verdict string
 	switch WatermarkVerdict(s) {
@@ -153,9 +167,7 @@ func Watermark(w io.Writer, f Format, r *watermark.Result) error {
 	if len(r.Slots) > 0 {
 		conf = "catch-up confirmed by slot " + Clean(strings.Join(r.Slots, ", "))
 	}
-	fmt.Fprintf(&b, "\n%s (source LSN %s, %s)\n", verdict, Clean(r.SourceLSN), conf)
-	_, err := io.WriteString(w, b.String())
-	return err
+	return fmt.Sprintf("%s (source LSN %s, %s)", verdict, Clean(r.SourceLSN), conf)
 }
 
 func watermarkDuration(d time.Duration) string {

@@ -153,6 +153,10 @@ type outputFlags struct {
 	output string
 }
 
+// register adds --format (text|json unless formats are given) and -o. A
+// command passes report.VerifyFormats only once its report renders JUnit
+// and Markdown (report/ci.go), so no command accepts a format it would
+// print as text.
 func (f *outputFlags) register(cmd *cobra.Command, formats ...report.Format) {
 	if len(formats) == 0 {
 		formats = []report.Format{report.Text, report.JSON}

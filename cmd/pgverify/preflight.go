@@ -48,7 +48,7 @@ Exit codes: 0 no blocker or critical finding, 1 at least one, 2 error.`,
 		},
 	}
 	o.conn.register(cmd, true)
-	o.out.register(cmd)
+	o.out.register(cmd, report.VerifyFormats...)
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&o.tables, "table", "t", nil, "check only tables matching this glob (schema.name or name; repeatable)")
 	fl.StringArrayVar(&o.exclude, "exclude", nil, "skip tables matching this glob (repeatable)")

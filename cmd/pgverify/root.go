@@ -43,6 +43,7 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	initCompletionCmd(root) // after SetOut: cobra binds the script's writer here
 	err := root.ExecuteContext(ctx)
 	return exitCode(err, stderr)
 }
@@ -95,6 +96,24 @@ switch. Exit codes: 0 verified, 1 differences or findings, 2 could not verify.`,
 	root.AddCommand(commands()...)
 	root.SetHelpCommand(newHelpCmd())
 	return root
+}
+
+// initCompletionCmd adds cobra's `completion bash|zsh|fish|powershell`
+// before Execute would, so that, like `schema`, an unknown shell
+// (`pgverify completion tcsh`) is a usage error, not help with exit 0.
+func initCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				return unknownSubcommand(cmd, args[0])
+			}
+		}
+	}
 }
 
 // newHelpCmd is cobra's help command, except that an unknown topic

@@ -65,7 +65,7 @@ Exit status: 0 no sampled row differs, 1 some differ, 2 could not verify.`,
 		},
 	}
 	opts.Conn.register(cmd, true)
-	opts.Out.register(cmd)
+	opts.Out.register(cmd, report.VerifyFormats...)
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Tables, "table", "t", nil, "sample only tables matching schema.name (glob; repeatable)")
 	f.StringArrayVar(&opts.Exclude, "exclude", nil, "skip tables matching schema.name (glob; repeatable)")

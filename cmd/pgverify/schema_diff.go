@@ -40,7 +40,7 @@ compare.`,
 		},
 	}
 	o.conn.register(cmd, true)
-	o.out.register(cmd)
+	o.out.register(cmd, report.VerifyFormats...)
 	cmd.Flags().BoolVar(&o.privileges, "privileges", false, "also compare owners and grants")
 	return cmd
 }

@@ -22,7 +22,7 @@ func TestSchemaDiffBadInput(t *testing.T) {
 	}{
 		{"no source", nil, "no source database: pass --source DSN or set PGVERIFY_SOURCE", true},
 		{"no target", []string{"--source", "postgres://u@127.0.0.1:1/db"}, "no target database: pass --target DSN or set PGVERIFY_TARGET", true},
-		{"bad format", []string{"--format", "xml"}, `unknown format "xml": use text|json`, true},
+		{"bad format", []string{"--format", "xml"}, `unknown format "xml": use text|json|junit|markdown`, true},
 		{"positional argument", []string{"db1"}, "unknown command", true},
 		{"malformed source DSN", []string{"--source", "postgres://u:s3cret@h:notaport/db", "--target", "postgres://u@127.0.0.1:1/db"},
 			"invalid source connection string", false},

@@ -69,7 +69,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 findings,
 	fl.BoolVar(&o.includeDown, "include-down", false, "also replay *.down.sql files of input directories (skipped by default)")
 	guardFlag(fl, &o.statementTimeout, "statement-timeout", dbconn.DefaultStatementTimeout, "statement_timeout for the --db session (at least 1ms)")
 	guardFlag(fl, &o.lockTimeout, "lock-timeout", dbconn.DefaultLockTimeout, "lock_timeout for the --db session (at least 1ms)")
-	o.out.register(cmd, report.Text, report.JSON, report.SARIF)
+	o.out.register(cmd, report.Text, report.JSON, report.SARIF, report.JUnit, report.Markdown)
 	return cmd
 }
 
@@ -154,6 +154,10 @@ func runSchemaLint(ctx context.Context, stdin io.Reader, stdout io.Writer, o *sc
 			return report.LintJSONStrict(w, res, o.strict)
 		case o.out.format == report.SARIF:
 			return report.LintSARIF(w, res)
+		case o.out.format == report.JUnit:
+			return report.LintJUnit(w, res, o.strict)
+		case o.out.format == report.Markdown:
+			return report.LintMarkdown(w, res, o.strict)
 		}
 		return report.LintText(w, res)
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,28 @@ func TestSchemaLintCLIFiles(t *testing.T) {
 		}
 		if code, _, _ := lintCLI("", lintFixture, ignore, "--strict"); code != 1 {
 			t.Errorf("--strict: exit %d, want 1", code)
+		}
+	})
+
+	t.Run("junit and markdown", func(t *testing.T) {
+		code, out, _ := lintCLI("", lintFixture, "--format", "junit")
+		var doc struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+		}
+		if err := xml.Unmarshal([]byte(out), &doc); code != 1 || err != nil || doc.Tests != 15 || doc.Failures != 9 {
+			t.Errorf("exit %d, %v, %+v:\n%s", code, err, doc, out)
+		}
+		code, out, _ = lintCLI("", lintFixture, "--format", "junit", "--strict")
+		if err := xml.Unmarshal([]byte(out), &doc); code != 1 || err != nil || doc.Failures != 15 {
+			t.Errorf("--strict: exit %d, %v, %+v", code, err, doc)
+		}
+		code, out, _ = lintCLI("", lintFixture, "--format", "markdown")
+		if code != 1 || !strings.HasPrefix(out, "### ❌ pgverify schema lint: findings\n") || !strings.Contains(out, "| ❌ "+strings.ReplaceAll(lintFixture, "_", `\_`)+":19:10 | PGV101 | error |") {
+			t.Errorf("exit %d, markdown:\n%s", code, out)
+		}
+		if code, _, errOut := lintCLI("", lintFixture, "--format", "junit", "--fix"); code != 2 || !strings.Contains(errOut, "--fix prints SQL") {
+			t.Errorf("--fix with junit: exit %d, %q", code, errOut)
 		}
 	})
 

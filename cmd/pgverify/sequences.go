@@ -54,7 +54,7 @@ Exit status: 0 all safe (after --sync), 1 unsafe or missing sequences remain,
 		},
 	}
 	opts.Conn.register(cmd, true)
-	opts.Out.register(cmd)
+	opts.Out.register(cmd, report.VerifyFormats...)
 	f := cmd.Flags()
 	f.BoolVar(&opts.Sync, "sync", false, "move unsafe target sequences forward (the only write; needs UPDATE on them)")
 	f.Int64Var(&opts.Margin, "margin", sequences.DefaultMargin, "added above the highest used value when syncing (>= 0)")

@@ -54,7 +54,7 @@ Exit status: 0 all tables equal, 1 differences found, 2 could not verify.`,
 		},
 	}
 	opts.Conn.register(cmd, true)
-	opts.Out.register(cmd)
+	opts.Out.register(cmd, report.VerifyFormats...)
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Tables, "table", "t", nil, "compare only tables matching schema.name (glob; repeatable)")
 	f.StringArrayVar(&opts.Exclude, "exclude", nil, "skip tables matching schema.name (glob; repeatable)")

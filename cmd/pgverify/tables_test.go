@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,37 @@ func TestTablesCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("junit and markdown for CI", func(t *testing.T) {
+		code, out, errs := runCLI("tables", "--source", S, "--target", T, "--format", "junit", "--rechecks", "1")
+		if code != 1 {
+			t.Fatalf("exit %d, stderr %q", code, errs)
+		}
+		var doc struct {
+			Suites []struct {
+				Tests    int `xml:"tests,attr"`
+				Failures int `xml:"failures,attr"`
+				Cases    []struct {
+					Name    string `xml:"name,attr"`
+					Failure *struct {
+						Text string `xml:",chardata"`
+					} `xml:"failure"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal([]byte(out), &doc); err != nil || len(doc.Suites) != 1 {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		s := doc.Suites[0]
+		if s.Tests != 2 || s.Failures != 2 || s.Cases[1].Name != "public.accounts" || s.Cases[1].Failure == nil ||
+			!strings.Contains(s.Cases[1].Failure.Text, "changed id=10  columns: nick") {
+			t.Errorf("junit:\n%s", out)
+		}
+		code, out, _ = runCLI("tables", "--source", S, "--target", T, "--format", "markdown", "--rechecks", "1")
+		if code != 1 || !strings.HasPrefix(out, "### ❌ pgverify tables: different\n") || !strings.Contains(out, "missing id=20\n") {
+			t.Errorf("exit %d, markdown:\n%s", code, out)
+		}
+	})
+
 	t.Run("text report lists the rows", func(t *testing.T) {
 		code, out, _ := runCLI("tables", "--source", S, "--target", T, "--rechecks", "0")
 		for _, want := range []string{"missing  id=20", "extra    id=99999", "changed  id=10  columns: nick", "different: 2 of 2 table(s) differ"} {
@@ -156,7 +188,7 @@ func TestTablesCLI(t *testing.T) {
 		{"no database", []string{"--source", strings.Replace(S, "/app?", "/nope?", 1), "--target", T}, `database "nope" does not exist`, false, src.Password},
 		{"unknown table", []string{"--source", S, "--target", T, "--table", "public.nope"}, "no table matches --table public.nope", false, ""},
 		{"bad jobs", []string{"--source", S, "--target", T, "--jobs", "0"}, "--jobs must be between 1 and 64", true, ""},
-		{"bad format", []string{"--source", S, "--target", T, "--format", "xml"}, `unknown format "xml": use text|json`, true, ""},
+		{"bad format", []string{"--source", S, "--target", T, "--format", "xml"}, `unknown format "xml": use text|json|junit|markdown`, true, ""},
 		{"bad pattern", []string{"--source", S, "--target", T, "--table", "[x"}, `bad table pattern "[x"`, true, ""},
 	}
 	for _, b := range bad {

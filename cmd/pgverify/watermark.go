@@ -53,7 +53,7 @@ verify.`,
 		},
 	}
 	opts.Conn.register(cmd, true)
-	opts.Out.register(cmd)
+	opts.Out.register(cmd, report.VerifyFormats...)
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Tables, "table", "t", nil, "append-only table, schema.name or glob (repeatable)")
 	f.StringArrayVarP(&opts.Columns, "column", "c", nil, "watermark column: once for all tables, or once per --table")
