@@ -43,7 +43,7 @@ func main() {
 	jobs := flag.Int("jobs", 4, "pgverify --jobs")
 	repeat := flag.Int("repeat", 3, "runs of each measurement (the median is reported)")
 	rangeRows := flag.Int("range-rows", 0, "pgverify --range-rows (0: its default)")
-	only := flag.String("only", "all", "tables (the tables benchmark alone), switch (proxy and PgBouncer baselines alone) or all")
+	only := flag.String("only", "all", "tables, replicate or switch (one part alone), or all")
 	flag.Parse()
 	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -121,6 +121,9 @@ func run(rows int, bin string, jobs, repeat, rangeRows int, only string) error {
 		return err
 	}
 	fmt.Printf("loaded in %s: %s per side; live subscription PG %d -> PG %d\n\n", time.Since(t0).Round(time.Second), size, src.Major, tgt.Major)
+	if only == "replicate" {
+		return replicateBench(ctx, bin, src, tgt)
+	}
 
 	both := func(sql string) func() error {
 		return func() error {
