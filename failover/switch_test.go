@@ -1,0 +1,205 @@
+package failover_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	. "github.com/pgverify/pgverify/failover"
+	"github.com/pgverify/pgverify/failover/proxyctl"
+	"github.com/pgverify/pgverify/internal/pgcluster"
+)
+
+func openConsole(t *testing.T, p *testProxy) *proxyctl.Console {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := proxyctl.Open(ctx, p.adminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func switchOpts(pr *pair, drivers ...Driver) Options {
+	return Options{SourceDSN: pr.src.DSN(pr.db), TargetDSN: pr.tgt.DSN(pr.db), Drivers: drivers,
+		Grace: 2 * time.Second, Timeout: 5 * time.Second, SequenceMargin: 1000, Gate: GateTables, Reverse: true, Watch: time.Second}
+}
+
+func logSteps(t *testing.T, res *Result) {
+	t.Helper()
+	for _, s := range res.Steps {
+		t.Logf("  %-6s %-26s %-8s %9s  %s", s.Phase, s.Name, s.Status, s.Duration.Round(time.Microsecond), s.Detail)
+	}
+	t.Logf("outcome %s, pause %s, failed step %q: %s", res.Outcome, res.Pause.Round(time.Microsecond), res.FailedStep, res.Reason)
+}
+
+// stepShare returns each pause step's duration.
+func stepDurations(res *Result) map[string]time.Duration {
+	m := map[string]time.Duration{}
+	for _, s := range res.Steps {
+		if s.Phase == PhasePause {
+			m[s.Name] += s.Duration
+		}
+	}
+	return m
+}
+
+// benchSwitch runs pgbench through a proxy on the source and switches in
+// the middle; it returns the result and pgbench's.
+func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, mutate func(*Options, *pair, *testProxy)) (*pair, *Result, benchResult) {
+	t.Helper()
+	pr := newPair(t)
+	p := startProxy(t, pr.src.DSN(pr.db))
+	con := openConsole(t, p)
+	done := make(chan benchResult, 1)
+	go func() {
+		done <- pgbench(t, p.addr, "", pr.db, "-c", fmt.Sprint(clients), "-j", "2", "-T", fmt.Sprint(int(dur.Seconds())), "-M", mode)
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	opts := switchOpts(pr, con)
+	if mutate != nil {
+		mutate(&opts, pr, p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, opts)
+	if err != nil {
+		t.Fatalf("switch: %v", err)
+	}
+	logSteps(t, res)
+	b := <-done
+	if b.err != nil {
+		t.Errorf("pgbench: %v\n%s", b.err, b.out)
+	}
+	if b.failed != 0 || strings.Contains(b.out, "aborted") {
+		t.Errorf("pgbench: %d failed transaction(s):\n%s", b.failed, b.out)
+	}
+	t.Logf("pgbench: %d transactions, worst latency %s", b.processed, b.worst)
+	return pr, res, b
+}
+
+func TestSwitchPgbench(t *testing.T) {
+	pr, res, b := benchSwitch(t, 8, 10*time.Second, "prepared", nil)
+	if res.Outcome != OutcomeSwitched {
+		t.Fatalf("outcome %s: %s: %s", res.Outcome, res.FailedStep, res.Reason)
+	}
+	// Everything pgbench counted is on the new cluster, consistent.
+	checkTPCB(t, pr.tgt, pr.db, b.processed)
+	// The old cluster got the new writes through the reverse subscription
+	// only: the same rows, not one more.
+	waitReverse(t, pr)
+	checkTPCB(t, pr.src, pr.db, b.processed)
+	if len(res.StrayWrites) > 0 {
+		t.Errorf("stray writes: %v", res.StrayWrites)
+	}
+	if res.Pause > 2*time.Second {
+		t.Errorf("pause %s", res.Pause)
+	}
+	if b.worst > 3*time.Second {
+		t.Errorf("worst latency %s", b.worst)
+	}
+}
+
+// waitReverse waits until the old cluster's reverse subscription applied
+// everything the new cluster has.
+func waitReverse(t *testing.T, pr *pair) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := pgcluster.WaitCaughtUp(ctx, pr.tgt, pr.db); err != nil {
+		t.Fatalf("reverse replication: %v", err)
+	}
+}
+
+// TestSwitchMatrix is the full measurement: 30 s runs, 16 and 32 clients,
+// the three query modes, several switches each (PGVERIFY_SWITCH_MATRIX=1).
+func TestSwitchMatrix(t *testing.T) {
+	if os.Getenv("PGVERIFY_SWITCH_MATRIX") == "" {
+		t.Skip("set PGVERIFY_SWITCH_MATRIX=1 for the full matrix")
+	}
+	dur := 30 * time.Second
+	if v := os.Getenv("PGVERIFY_SWITCH_SECONDS"); v != "" {
+		d, _ := time.ParseDuration(v + "s")
+		dur = d
+	}
+	var pauses, worsts []time.Duration
+	shares := map[string][]time.Duration{}
+	for _, clients := range []int{16, 32} {
+		for _, mode := range []string{"simple", "extended", "prepared"} {
+			t.Run(fmt.Sprintf("%d-%s", clients, mode), func(t *testing.T) {
+				pr, res, b := benchSwitch(t, clients, dur, mode, nil)
+				if res.Outcome != OutcomeSwitched {
+					t.Fatalf("outcome %s: %s: %s", res.Outcome, res.FailedStep, res.Reason)
+				}
+				checkTPCB(t, pr.tgt, pr.db, b.processed)
+				pauses = append(pauses, res.Pause)
+				worsts = append(worsts, b.worst)
+				for k, v := range stepDurations(res) {
+					shares[k] = append(shares[k], v)
+				}
+				t.Logf("MATRIX %d clients %s: pause %s, worst latency %s, %d tx", clients, mode, res.Pause, b.worst, b.processed)
+			})
+		}
+	}
+	t.Logf("MATRIX median pause %s, median worst latency %s", median(pauses), median(worsts))
+	for k, v := range shares {
+		t.Logf("MATRIX step %-22s median %s", k, median(v))
+	}
+}
+
+// TestSwitchRollbackTargetStopped: the target is down before the pause:
+// nothing is paused, pgbench goes on.
+func TestSwitchRollbackTargetStopped(t *testing.T) {
+	pr := newPair(t)
+	p := startProxy(t, pr.src.DSN(pr.db))
+	con := openConsole(t, p)
+	done := make(chan benchResult, 1)
+	go func() { done <- pgbench(t, p.addr, "", pr.db, "-c", "4", "-j", "2", "-T", "4", "-M", "prepared") }()
+	time.Sleep(time.Second)
+	// A target nobody listens on (the shared PG 16 keeps running for other tests).
+	opts := switchOpts(pr, con)
+	opts.TargetDSN = strings.Replace(opts.TargetDSN, fmt.Sprintf(":%d/", pr.tgt.Port), ":1/", 1)
+	res, err := Run(context.Background(), opts)
+	if err == nil {
+		t.Fatalf("switch to a stopped target: outcome %s, want an error", res.Outcome)
+	}
+	t.Logf("error: %v", err)
+	if st := p.State(); st.Paused || st.Generation != 0 {
+		t.Errorf("proxy state after a refused switch: %+v", st)
+	}
+	b := <-done
+	if b.failed != 0 || b.err != nil {
+		t.Errorf("pgbench: %v\n%s", b.err, b.out)
+	}
+	checkTPCB(t, pr.src, pr.db, b.processed)
+}
+
+// TestSwitchRollbackNoCatchUp: the subscription is disabled once the
+// checks passed, so the marker never arrives: roll back within --timeout.
+func TestSwitchRollbackNoCatchUp(t *testing.T) {
+	var sub string
+	pr, res, b := benchSwitch(t, 8, 8*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		o.Timeout = 1500 * time.Millisecond
+		sub = "fwd_" + pr.db
+		SetBeforePause(o, func() {
+			if err := pr.tgt.Exec(context.Background(), pr.db, "ALTER SUBSCRIPTION "+pgx.Identifier{sub}.Sanitize()+" DISABLE"); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	if res.Outcome != OutcomeRolledBack || res.FailedStep != "catch-up" {
+		t.Fatalf("outcome %s at %q, want rolled_back at catch-up", res.Outcome, res.FailedStep)
+	}
+	if res.Pause > 3*time.Second {
+		t.Errorf("pause %s, timeout 1.5s", res.Pause)
+	}
+	// pgbench went on on the old cluster: everything is there.
+	checkTPCB(t, pr.src, pr.db, b.processed)
+}
