@@ -372,6 +372,7 @@ func (r *run) before(ctx context.Context) bool {
 	return r.step(PhaseBefore, "schema", func() (string, error) { return r.checkSchema(ctx) }) &&
 		r.step(PhaseBefore, "gate", func() (string, error) { return r.gate(ctx, r.opts.SourceDSN, r.opts.TargetDSN) }) &&
 		r.step(PhaseBefore, "target connections", func() (string, error) { return r.checkTargetConns(ctx) }) &&
+		(r.opts.DryRun || r.step(PhaseBefore, "catch-up rehearsal", func() (string, error) { return r.rehearse(ctx) })) &&
 		(!r.opts.Reverse || r.step(PhaseBefore, "reverse names", func() (string, error) { return r.checkReverseFree(ctx) }))
 }
 
@@ -607,6 +608,26 @@ func (r *run) checkTargetConns(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the target has room for %d more connection(s), the proxies have %d client(s)", free, clients)
 	}
 	return fmt.Sprintf("new sessions open; room for %d connection(s), %d client(s) to move", free, clients), nil
+}
+
+// rehearse times a marker round trip under the current load: the catch-up
+// inside the pause takes about as long, so one slower than half the
+// --timeout would roll back anyway.
+func (r *run) rehearse(ctx context.Context) (string, error) {
+	t0 := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, max(10*time.Second, 4*r.opts.Timeout))
+	defer cancel()
+	if _, err := r.writeMarkers(wctx); err != nil {
+		return "", err
+	}
+	if err := r.waitMarkers(wctx); err != nil {
+		return "", err
+	}
+	d := time.Since(t0)
+	if d > r.opts.Timeout/2 {
+		return "", fmt.Errorf("a marker takes %s to reach the target under the current load, more than half the --timeout %s: the catch-up inside the pause would not fit", d.Round(time.Millisecond), r.opts.Timeout)
+	}
+	return fmt.Sprintf("a marker reached the target in %s (the catch-up inside the pause should take about as long)", d.Round(time.Microsecond)), nil
 }
 
 func (r *run) checkReverseFree(ctx context.Context) (string, error) {

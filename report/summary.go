@@ -20,6 +20,9 @@ import (
 //	schema diff  equal    different  -
 //	schema lint  clean    findings   -
 //	preflight    clean    findings   -
+//	switch       switched aborted    -
+//	             ready    rolled_back
+//	                      stray_writes
 //
 // "-": the command writes no report when it cannot verify; the exit code
 // is 2 and stderr says why.
@@ -40,6 +43,10 @@ var verdictExits = map[string]int{
 	"equal": ExitVerified, "match": ExitVerified, "safe": ExitVerified, "clean": ExitVerified,
 	"different": ExitFindings, "mismatch": ExitFindings, "unsafe": ExitFindings, "findings": ExitFindings,
 	"unverified": ExitUnverified,
+	// switch: switched or ready (dry run) pass; aborted before the pause,
+	// rolled back inside it, or stray writes afterwards are findings.
+	"switched": ExitVerified, "ready": ExitVerified,
+	"aborted": ExitFindings, "rolled_back": ExitFindings, "stray_writes": ExitFindings,
 }
 
 // NewOutcome pairs a verdict with its exit code.
