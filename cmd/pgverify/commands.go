@@ -12,6 +12,7 @@ func commands() []*cobra.Command {
 		newSampleCmd(),
 		newPreflightCmd(),
 		newProxyCmd(),
+		newSwitchCmd(),
 		newVersionCmd(),
 	}
 }
