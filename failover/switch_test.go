@@ -62,6 +62,7 @@ func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, muta
 	go func() {
 		done <- pgbench(t, p.addr, "", pr.db, "-c", fmt.Sprint(clients), "-j", "2", "-T", fmt.Sprint(int(dur.Seconds())), "-M", mode)
 	}()
+	benchStart := time.Now()
 	time.Sleep(1500 * time.Millisecond)
 	opts := switchOpts(pr, con)
 	if mutate != nil {
@@ -74,6 +75,9 @@ func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, muta
 		t.Fatalf("switch: %v", err)
 	}
 	logSteps(t, res)
+	if res.Pause > 0 && time.Since(benchStart) > dur {
+		t.Errorf("the switch came after pgbench's %s run: make the run longer", dur)
+	}
 	b := <-done
 	if b.err != nil {
 		t.Errorf("pgbench: %v\n%s", b.err, b.out)
@@ -86,7 +90,7 @@ func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, muta
 }
 
 func TestSwitchPgbench(t *testing.T) {
-	pr, res, b := benchSwitch(t, 8, 10*time.Second, "prepared", nil)
+	pr, res, b := benchSwitch(t, 8, 12*time.Second, "prepared", nil)
 	if res.Outcome != OutcomeSwitched {
 		t.Fatalf("outcome %s: %s: %s", res.Outcome, res.FailedStep, res.Reason)
 	}
@@ -185,7 +189,7 @@ func TestSwitchRollbackTargetStopped(t *testing.T) {
 // checks passed, so the marker never arrives: roll back within --timeout.
 func TestSwitchRollbackNoCatchUp(t *testing.T) {
 	var sub string
-	pr, res, b := benchSwitch(t, 8, 8*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+	pr, res, b := benchSwitch(t, 8, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
 		o.Timeout = 1500 * time.Millisecond
 		sub = "fwd_" + pr.db
 		SetBeforePause(o, func() {
@@ -202,4 +206,70 @@ func TestSwitchRollbackNoCatchUp(t *testing.T) {
 	}
 	// pgbench went on on the old cluster: everything is there.
 	checkTPCB(t, pr.src, pr.db, b.processed)
+}
+
+// TestSwitchGraceExpiry: a transaction through the proxy that outlives
+// --grace is terminated, its client gets an error, and the switch goes on.
+func TestSwitchGraceExpiry(t *testing.T) {
+	var longErr = make(chan error, 1)
+	pr, res, b := benchSwitch(t, 4, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		o.Grace, o.Timeout = 500*time.Millisecond, 4*time.Second
+		conn, err := pgx.Connect(context.Background(), p.clientDSN(pr.db)+"&application_name=longtx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		SetBeforePause(o, func() {
+			go func() {
+				_, err := conn.Exec(context.Background(), "BEGIN; UPDATE pgbench_branches SET filler = 'long' WHERE bid = 1 AND false; SELECT pg_sleep(30); COMMIT")
+				longErr <- err
+			}()
+			time.Sleep(100 * time.Millisecond)
+		})
+	})
+	if res.Outcome != OutcomeSwitched {
+		t.Fatalf("outcome %s: %s: %s", res.Outcome, res.FailedStep, res.Reason)
+	}
+	select {
+	case err := <-longErr:
+		if err == nil {
+			t.Error("the long transaction committed")
+		} else {
+			t.Logf("long transaction's client got: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the long transaction was not ended")
+	}
+	if n := len(res.Proxies[0].Terminated); n != 1 || res.Proxies[0].Terminated[0].ApplicationName != "longtx" {
+		t.Errorf("terminated: %+v", res.Proxies[0].Terminated)
+	}
+	checkTPCB(t, pr.tgt, pr.db, b.processed)
+}
+
+// TestSwitchListen: a session with LISTEN is closed by the proxy at the
+// switch with a FATAL naming why; the switch and pgbench go on.
+func TestSwitchListen(t *testing.T) {
+	var conn *pgx.Conn
+	pr, res, b := benchSwitch(t, 4, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		var err error
+		conn, err = pgx.Connect(context.Background(), p.clientDSN(pr.db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		if _, err := conn.Exec(context.Background(), "LISTEN jobs"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if res.Outcome != OutcomeSwitched {
+		t.Fatalf("outcome %s: %s: %s", res.Outcome, res.FailedStep, res.Reason)
+	}
+	if sw := res.Proxies[0].Switch; sw == nil || sw.Closed != 1 || sw.Moved != 4 {
+		t.Errorf("switch: %+v, want 1 closed session", sw)
+	}
+	_, err := conn.Exec(context.Background(), "SELECT 1")
+	if err == nil || !strings.Contains(err.Error(), "LISTEN") {
+		t.Errorf("the LISTEN session after the switch: %v, want the proxy's FATAL naming LISTEN", err)
+	}
+	checkTPCB(t, pr.tgt, pr.db, b.processed)
 }
