@@ -198,6 +198,9 @@ type run struct {
 	res      *Result
 	src, tgt *pgx.Conn // writable, our own sessions
 	poll     *pgx.Conn // target, marker polling
+	seqSrc   *pgx.Conn // sequences, beside the reverse replication
+	seqTgt   *pgx.Conn
+	mu       sync.Mutex // Steps and Result, from concurrent steps
 	subs     []sub
 	srcPID   []int
 }
@@ -267,6 +270,12 @@ func (r *run) connect(ctx context.Context) error {
 	if r.poll, err = dbconn.Connect(ctx, r.opts.TargetDSN, to); err != nil {
 		return err
 	}
+	if r.seqSrc, err = dbconn.Connect(ctx, r.opts.SourceDSN, so); err != nil {
+		return err
+	}
+	if r.seqTgt, err = dbconn.Connect(ctx, r.opts.TargetDSN, to); err != nil {
+		return err
+	}
 	if err := dbconn.CheckDistinct(ctx, r.src, r.tgt); err != nil {
 		return err
 	}
@@ -281,11 +290,13 @@ func (r *run) connect(ctx context.Context) error {
 			r.res.TargetVersion = v
 		}
 	}
-	var pid int
-	if err := r.src.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		return err
+	for _, c := range []*pgx.Conn{r.src, r.seqSrc} {
+		var pid int
+		if err := c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			return err
+		}
+		r.srcPID = append(r.srcPID, pid)
 	}
-	r.srcPID = append(r.srcPID, pid)
 	// The forward link: target subscriptions whose slot is on the source.
 	rows, err := r.tgt.Query(ctx, `SELECT s.subname::text, coalesce(s.subslotname::text, ''), s.subenabled, s.subpublications::text[]
 		FROM pg_catalog.pg_subscription s
@@ -330,7 +341,7 @@ func (r *run) connect(ctx context.Context) error {
 }
 
 func (r *run) close() {
-	for _, c := range []*pgx.Conn{r.src, r.tgt, r.poll} {
+	for _, c := range []*pgx.Conn{r.src, r.tgt, r.poll, r.seqSrc, r.seqTgt} {
 		if c != nil {
 			_ = c.Close(context.Background())
 		}
@@ -342,6 +353,8 @@ func (r *run) step(phase, name string, f func() (detail string, err error)) bool
 	t0 := time.Now()
 	detail, err := f()
 	s := Step{Name: name, Phase: phase, Status: StepOK, Duration: time.Since(t0), Detail: detail}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
 		s.Status = StepFailed
 		s.Detail = dbconn.Redact(err.Error())
@@ -790,18 +803,23 @@ func (r *run) pause(parent context.Context) bool {
 	if !r.step(PhasePause, "catch-up", func() (string, error) { d, err := r.catchUp(ctx, xmax); return d, within(err) }) {
 		return fail()
 	}
-	if !r.step(PhasePause, "sequences", func() (string, error) { d, err := r.syncSequences(ctx); return d, within(err) }) {
-		return fail()
-	}
+	// Sequences (source sessions read, target setval) and the reverse
+	// replication (target publication, source subscription) touch nothing
+	// of each other: run them at once, on their own sessions.
+	seqOK, revOK := true, true
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		seqOK = r.step(PhasePause, "sequences", func() (string, error) { d, err := r.syncSequences(ctx); return d, within(err) })
+	}()
 	if r.opts.Reverse {
-		if !r.step(PhasePause, "reverse replication", func() (string, error) {
-			forwardDisabled = true
-			reverseMade = true
-			d, err := r.reverse(ctx)
-			return d, within(err)
-		}) {
-			return fail()
-		}
+		forwardDisabled, reverseMade = true, true
+		revOK = r.step(PhasePause, "reverse replication", func() (string, error) { d, err := r.reverse(ctx); return d, within(err) })
+	}
+	wg.Wait()
+	if !seqOK || !revOK {
+		return fail()
 	}
 	if !r.step(PhasePause, "switch", func() (string, error) { d, err := r.switchAll(ctx, switched); return d, within(err) }) {
 		return fail()
@@ -1063,16 +1081,18 @@ func (r *run) catchUp(ctx context.Context, xmax uint64) (string, error) {
 
 func (r *run) syncSequences(ctx context.Context) (string, error) {
 	so := sequences.Options{Margin: r.opts.SequenceMargin}
-	res, err := sequences.Sync(ctx, r.src, r.tgt, so)
+	res, err := sequences.Sync(ctx, r.seqSrc, r.seqTgt, so)
 	if err != nil {
 		return "", err
 	}
 	for _, s := range res.Sequences {
 		if s.Status == sequences.Synced {
+			r.mu.Lock()
 			r.res.SequencesSet++
+			r.mu.Unlock()
 		}
 	}
-	check, err := sequences.Compare(ctx, r.src, r.tgt, so)
+	check, err := sequences.Compare(ctx, r.seqSrc, r.seqTgt, so)
 	if err != nil {
 		return "", err
 	}
