@@ -669,6 +669,14 @@ func (r *run) writeMarkers(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("source: writing the marker: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// A walsender sends flushed WAL only: committed with synchronous_commit
+	// on, the marker flushes itself and every asynchronous commit before
+	// it, and wakes the walsenders at once (with the server's
+	// synchronous_commit off it would wait for the WAL writer, up to three
+	// wal_writer_delay cycles).
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
+		return 0, fmt.Errorf("source: writing the marker: %w", err)
+	}
 	var xid uint64
 	if err := tx.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&xid); err != nil {
 		return 0, fmt.Errorf("source: writing the marker: %w", err)
