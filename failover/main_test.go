@@ -46,6 +46,7 @@ func needPG(t *testing.T, majors ...int) {
 type testProxy struct {
 	*proxy.Proxy
 	addr, admin string
+	stop        context.CancelFunc // closes the listeners and every session
 }
 
 func startProxy(t *testing.T, backend string) *testProxy {
@@ -78,7 +79,7 @@ func startProxy(t *testing.T, backend string) *testProxy {
 			}
 		}
 	})
-	return &testProxy{Proxy: p, addr: l.Addr().String(), admin: al.Addr().String()}
+	return &testProxy{Proxy: p, addr: l.Addr().String(), admin: al.Addr().String(), stop: cancel}
 }
 
 func (p *testProxy) adminDSN() string {

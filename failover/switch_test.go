@@ -70,6 +70,7 @@ func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, muta
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	runCancel = cancel
 	res, err := Run(ctx, opts)
 	if err != nil {
 		t.Fatalf("switch: %v", err)
@@ -88,6 +89,9 @@ func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, muta
 	t.Logf("pgbench: %d transactions, worst latency %s", b.processed, b.worst)
 	return pr, res, b
 }
+
+// runCancel cancels the running switch's context (Ctrl-C).
+var runCancel context.CancelFunc
 
 func TestSwitchPgbench(t *testing.T) {
 	pr, res, b := benchSwitch(t, 8, 12*time.Second, "prepared", nil)
@@ -272,4 +276,88 @@ func TestSwitchListen(t *testing.T) {
 		t.Errorf("the LISTEN session after the switch: %v, want the proxy's FATAL naming LISTEN", err)
 	}
 	checkTPCB(t, pr.tgt, pr.db, b.processed)
+}
+
+// TestSwitchRollbackInterrupted: Ctrl-C inside the pause rolls back.
+func TestSwitchRollbackInterrupted(t *testing.T) {
+	pr, res, b := benchSwitch(t, 4, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		sub := "fwd_" + pr.db
+		SetBeforePause(o, func() {
+			// The catch-up now waits; interrupt it.
+			if err := pr.tgt.Exec(context.Background(), pr.db, "ALTER SUBSCRIPTION "+pgx.Identifier{sub}.Sanitize()+" DISABLE"); err != nil {
+				t.Error(err)
+			}
+			cancel := runCancel
+			time.AfterFunc(300*time.Millisecond, cancel)
+		})
+	})
+	if res.Outcome != OutcomeRolledBack || !strings.Contains(res.Reason, "interrupted") {
+		t.Fatalf("outcome %s at %q: %s, want rolled_back, interrupted", res.Outcome, res.FailedStep, res.Reason)
+	}
+	checkTPCB(t, pr.src, pr.db, b.processed)
+}
+
+// TestSwitchRollbackProxyGone: a second proxy that stops answering before
+// the pause is a rollback; the first resumes on the source.
+func TestSwitchRollbackProxyGone(t *testing.T) {
+	pr, res, b := benchSwitch(t, 4, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		p2 := startProxy(t, pr.src.DSN(pr.db))
+		o.Drivers = append(o.Drivers, openConsole(t, p2))
+		SetBeforePause(o, p2.stop)
+	})
+	if res.Outcome != OutcomeRolledBack || res.FailedStep != "pause" {
+		t.Fatalf("outcome %s at %q: %s, want rolled_back at pause", res.Outcome, res.FailedStep, res.Reason)
+	}
+	checkTPCB(t, pr.src, pr.db, b.processed)
+}
+
+// TestSwitchRollbackBypassWriter: a session writing to the source outside
+// the proxy is named by the fence, and the switch rolls back.
+func TestSwitchRollbackBypassWriter(t *testing.T) {
+	pr, res, b := benchSwitch(t, 4, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		conn, err := pgx.Connect(context.Background(), pr.src.DSN(pr.db)+"&application_name=bypass")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		SetBeforePause(o, func() {
+			if _, err := conn.Exec(context.Background(), "BEGIN; INSERT INTO seqtest (aid) VALUES (0)"); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	if res.Outcome != OutcomeRolledBack || res.FailedStep != "fence" {
+		t.Fatalf("outcome %s at %q: %s, want rolled_back at fence", res.Outcome, res.FailedStep, res.Reason)
+	}
+	if len(res.Writers) != 1 || res.Writers[0].ApplicationName != "bypass" {
+		t.Errorf("writers: %+v", res.Writers)
+	}
+	// The bypassing transaction never committed: 500 preloaded rows + pgbench's.
+	checkTPCB(t, pr.src, pr.db, b.processed)
+}
+
+// TestSwitchStrayWrite: a write on the old cluster after the switch is
+// reported (verdict stray_writes).
+func TestSwitchStrayWrite(t *testing.T) {
+	_, res, _ := benchSwitch(t, 4, 12*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		o.Watch = 2 * time.Second
+		conn, err := pgx.Connect(context.Background(), pr.src.DSN(pr.db)+"&application_name=stray")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		SetBeforePause(o, func() {
+			go func() {
+				for p.State().Generation == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				if _, err := conn.Exec(context.Background(), "BEGIN; UPDATE pgbench_branches SET filler = 'stray' WHERE false; SELECT pg_current_xact_id(); SELECT pg_sleep(0.5); COMMIT"); err != nil {
+					t.Error(err)
+				}
+			}()
+		})
+	})
+	if res.Outcome != OutcomeStray || len(res.StrayWrites) != 1 || res.StrayWrites[0].ApplicationName != "stray" {
+		t.Fatalf("outcome %s, stray writes %+v", res.Outcome, res.StrayWrites)
+	}
 }
