@@ -142,7 +142,18 @@ func pgbench(t *testing.T, addr, password, db string, args ...string) benchResul
 	host, port, _ := net.SplitHostPort(addr)
 	all := []string{"-h", host, "-p", port, "-U", "postgres", "-n", "-f", script, "-l", "--log-prefix", filepath.Join(dir, "log")}
 	all = append(append(all, args...), db)
-	cmd := exec.Command(pgbenchPath(t), all...)
+	// A hung client must not hang the test: pgbench is killed after its run
+	// plus a minute and a half (the caller reports first, at 45 s).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	for i, a := range args {
+		if a == "-T" && i+1 < len(args) {
+			if n, err := strconv.Atoi(args[i+1]); err == nil {
+				ctx, cancel = context.WithTimeout(context.Background(), time.Duration(n)*time.Second+90*time.Second)
+			}
+		}
+	}
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pgbenchPath(t), all...)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGSSLMODE=disable")
 	outb, err := cmd.CombinedOutput()
 	r := benchResult{out: string(outb), err: err, failed: -1}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -71,15 +72,38 @@ func benchSwitch(t *testing.T, clients int, dur time.Duration, mode string, muta
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	runCancel = cancel
+	runStart := time.Now()
 	res, err := Run(ctx, opts)
 	if err != nil {
 		t.Fatalf("switch: %v", err)
 	}
 	logSteps(t, res)
-	if res.Pause > 0 && time.Since(benchStart) > dur {
-		t.Errorf("the switch came after pgbench's %s run: make the run longer", dur)
+	before := time.Duration(0)
+	for _, s := range res.Steps {
+		if s.Phase == PhaseBefore {
+			before += s.Duration
+		}
 	}
-	b := <-done
+	if pausedAt := runStart.Add(before); res.Pause > 0 && pausedAt.Sub(benchStart) > dur-time.Second {
+		t.Errorf("the pause started %s into pgbench's %s run: make the run longer", pausedAt.Sub(benchStart).Round(time.Millisecond), dur)
+	}
+	var b benchResult
+	select {
+	case b = <-done:
+	case <-time.After(time.Until(benchStart.Add(dur + 45*time.Second))):
+		// A client that never finishes: keep what the proxy knows.
+		for _, c := range p.Clients() {
+			if c.State != "idle" {
+				t.Errorf("pgbench hangs: client %d %s on backend pid %d", c.ID, c.State, c.BackendPID)
+			}
+		}
+		if f, err := os.CreateTemp("", "switch-hang-*.txt"); err == nil {
+			_ = pprof.Lookup("goroutine").WriteTo(f, 2)
+			t.Errorf("goroutines written to %s", f.Name())
+			f.Close()
+		}
+		b = <-done // pgbench is killed at its own deadline
+	}
 	if b.err != nil {
 		t.Errorf("pgbench: %v\n%s", b.err, b.out)
 	}
