@@ -114,7 +114,26 @@ type benchResult struct {
 	out               string
 	err               error
 	worst             time.Duration // worst per-transaction latency (-l logs)
-	logs              []string
+	txs               []txLog
+}
+
+// txLog is one transaction of a pgbench -l log.
+type txLog struct {
+	end     time.Time
+	latency time.Duration
+}
+
+// worstIn is the worst latency of the transactions that overlap
+// [from, to], and the worst of the others.
+func (b benchResult) worstIn(from, to time.Time) (in, out time.Duration) {
+	for _, x := range b.txs {
+		if x.end.After(from) && x.end.Add(-x.latency).Before(to) {
+			in = max(in, x.latency)
+		} else {
+			out = max(out, x.latency)
+		}
+	}
+	return in, out
 }
 
 // tpcbSeqScript is TPC-B plus an insert into a bigserial table.
@@ -171,12 +190,15 @@ func pgbench(t *testing.T, addr, password, db string, args ...string) benchResul
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
+			// client_id transaction_no time script_no time_epoch time_us
 			fs := strings.Fields(sc.Text())
-			if len(fs) >= 3 {
+			if len(fs) >= 6 {
 				us, _ := strconv.ParseInt(fs[2], 10, 64)
-				if d := time.Duration(us) * time.Microsecond; d > r.worst {
-					r.worst = d
-				}
+				sec, _ := strconv.ParseInt(fs[4], 10, 64)
+				usec, _ := strconv.ParseInt(fs[5], 10, 64)
+				d := time.Duration(us) * time.Microsecond
+				r.worst = max(r.worst, d)
+				r.txs = append(r.txs, txLog{end: time.Unix(sec, usec*1000), latency: d})
 			}
 		}
 		f.Close()

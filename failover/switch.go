@@ -169,6 +169,7 @@ type Result struct {
 	// Pause is from the PAUSE sent to the last RESUME answered: how long
 	// transactions were held.
 	Pause        time.Duration `json:"-"`
+	PausedAt     time.Time     `json:"paused_at,omitempty"`    // when the first PAUSE was sent
 	Writers      []Writer      `json:"writers,omitempty"`      // found by the fence
 	StrayWrites  []Writer      `json:"stray_writes,omitempty"` // found after the switch on the old cluster
 	SequencesSet int           `json:"sequences_synced"`
@@ -734,6 +735,7 @@ func (r *run) pause(parent context.Context) bool {
 	ctx, cancel := context.WithTimeout(parent, r.opts.Timeout)
 	defer cancel()
 	start := time.Now()
+	r.res.PausedAt = start
 	switched := make([]bool, len(r.opts.Drivers))
 	var reverseMade, forwardDisabled bool
 	rollback := func() {
