@@ -22,14 +22,6 @@ import (
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
-var clusters pgcluster.Shared
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	clusters.StopAll()
-	os.Exit(code)
-}
-
 type fleetEnv struct {
 	src, dst   *pgcluster.Cluster
 	db, role   string

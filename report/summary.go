@@ -21,6 +21,9 @@ import (
 //	schema lint  clean    findings   -
 //	preflight    clean    findings   -
 //	replicate    pass     fail       -        (planned, for --plan: 0)
+//	switch       switched aborted    -
+//	             ready    rolled_back
+//	                      stray_writes
 //
 // "-": the command writes no report when it cannot verify; the exit code
 // is 2 and stderr says why.
@@ -42,6 +45,10 @@ var verdictExits = map[string]int{
 	"different": ExitFindings, "mismatch": ExitFindings, "unsafe": ExitFindings, "findings": ExitFindings,
 	"unverified": ExitUnverified,
 	"pass":       ExitVerified, "planned": ExitVerified, "fail": ExitFindings,
+	// switch: switched or ready (dry run) pass; aborted before the pause,
+	// rolled back inside it, or stray writes afterwards are findings.
+	"switched": ExitVerified, "ready": ExitVerified,
+	"aborted": ExitFindings, "rolled_back": ExitFindings, "stray_writes": ExitFindings,
 }
 
 // NewOutcome pairs a verdict with its exit code.

@@ -13,6 +13,7 @@ func commands() []*cobra.Command {
 		newPreflightCmd(),
 		newReplicateCmd(),
 		newProxyCmd(),
+		newSwitchCmd(),
 		newVersionCmd(),
 	}
 }
