@@ -288,3 +288,45 @@ func TestFleetRollbackWhenAMemberDies(t *testing.T) {
 		t.Errorf("surviving PgBouncer points at %s (%v), want the source", b, err)
 	}
 }
+
+// Issue 10: `pgverify switch`'s phase machine drives two PgBouncers and an
+// application pool together (failover.Run with the PgBouncer and app
+// drivers), PG 13 -> 16 under load: switched, no failed transaction, every
+// committed row on PG 16.
+func TestRunSwitchesPgBouncersAndApp(t *testing.T) {
+	e := newFleet(t, 8)
+	ctx := context.Background()
+	var drivers []failover.Driver
+	for _, b := range e.bouncers {
+		drivers = append(drivers, failover.PgBouncerDriver(pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db}))
+	}
+	drivers = append(drivers, failover.AppDriver(e.appMember.URL, e.appMember.Token))
+	defer func() {
+		for _, d := range drivers {
+			d.Close()
+		}
+	}()
+	time.Sleep(3 * time.Second)
+	res, err := failover.Run(ctx, failover.Options{SourceDSN: e.src.DSN(e.db), TargetDSN: e.dst.DSN(e.db), Drivers: drivers,
+		Gate: failover.GateNone, Timeout: 5 * time.Second, Grace: 2 * time.Second, Watch: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	processed, failed := e.finish(t)
+	for _, s := range res.Steps {
+		t.Logf("%-24s %-8s %10s %s", s.Name, s.Status, s.Duration, s.Detail)
+	}
+	t.Logf("outcome %s, pause %s; pgbench %d transactions, %d failed; app %d inserts, %d failed", res.Outcome, res.Pause, processed, failed, e.appCommits.Load(), e.appFailed.Load())
+	if res.Outcome != failover.OutcomeSwitched {
+		t.Fatalf("outcome %s", res.Outcome)
+	}
+	if failed != 0 || e.appFailed.Load() != 0 {
+		t.Fatalf("failed transactions: pgbench %d, application %d", failed, e.appFailed.Load())
+	}
+	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM pgbench_history"); n != int64(processed) {
+		t.Errorf("PG 16 holds %d history rows, pgbench committed %d", n, processed)
+	}
+	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events"); n != e.appCommits.Load() {
+		t.Errorf("PG 16 holds %d application rows, %d were committed", n, e.appCommits.Load())
+	}
+}

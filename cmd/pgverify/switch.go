@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pgverify/pgverify/failover"
+	"github.com/pgverify/pgverify/failover/pgbouncer"
 	"github.com/pgverify/pgverify/failover/proxyctl"
 	"github.com/pgverify/pgverify/report"
 	"github.com/pgverify/pgverify/sequences"
@@ -19,6 +21,8 @@ type SwitchOptions struct {
 	Conn        connFlags
 	Out         outputFlags
 	Proxies     []string
+	Bouncers    []string
+	Apps        []string
 	Grace       time.Duration
 	Timeout     time.Duration
 	Margin      int64
@@ -73,6 +77,8 @@ or stray writes after the switch, 2 could not run (nothing paused).`,
 	opts.Out.register(cmd)
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Proxies, "proxy", nil, "admin console of a pgverify proxy: host:port (user and password of --source) or a DSN (repeatable)")
+	f.StringArrayVar(&opts.Bouncers, "pgbouncer", nil, "a PgBouncer: 'ADMIN_DSN;ini=FILE;db=NAME' or 'ADMIN_DSN;switch-cmd=CMD;db=NAME' (repeatable; see docs/fleet.md)")
+	f.StringArrayVar(&opts.Apps, "app", nil, "control endpoint of an application using failover/pgxswitch, http://host:port, token in $PGVERIFY_APP_TOKEN (repeatable)")
 	f.DurationVar(&opts.Grace, "grace", 2*time.Second, "in-flight transactions may run this long into the pause before they are terminated")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "the longest the pause may last; past it, roll back")
 	f.Int64Var(&opts.Margin, "sequence-margin", sequences.DefaultMargin, "added above the highest used value of every sequence (>= 0)")
@@ -87,8 +93,20 @@ or stray writes after the switch, 2 could not run (nothing paused).`,
 }
 
 func runSwitch(ctx context.Context, opts *SwitchOptions) (err error) {
-	if len(opts.Proxies) == 0 {
-		return flagErrorf("no proxy: pass --proxy ADMIN_ADDR (the admin console of pgverify proxy) at least once")
+	if len(opts.Proxies)+len(opts.Bouncers)+len(opts.Apps) == 0 {
+		return flagErrorf("nothing to switch: pass --proxy ADMIN_ADDR (pgverify proxy's admin console), --pgbouncer SPEC or --app URL at least once")
+	}
+	var bouncers []pgbouncer.Spec
+	for _, b := range opts.Bouncers {
+		s, err := pgbouncer.ParseSpec(b)
+		if err != nil {
+			return flagErrorf("%v", err)
+		}
+		bouncers = append(bouncers, s)
+	}
+	appToken := os.Getenv("PGVERIFY_APP_TOKEN")
+	if len(opts.Apps) > 0 && appToken == "" {
+		return flagErrorf("--app needs the control token in PGVERIFY_APP_TOKEN")
 	}
 	if opts.Margin < 0 {
 		return flagErrorf("--sequence-margin must be >= 0, got %d", opts.Margin)
@@ -139,6 +157,12 @@ func runSwitch(ctx context.Context, opts *SwitchOptions) (err error) {
 			return err
 		}
 		drivers = append(drivers, c)
+	}
+	for _, s := range bouncers {
+		drivers = append(drivers, failover.PgBouncerDriver(s))
+	}
+	for _, a := range opts.Apps {
+		drivers = append(drivers, failover.AppDriver(a, appToken))
 	}
 	watch := opts.Watch
 	if watch == 0 {
