@@ -61,6 +61,10 @@ type Options struct {
 	// KeepForward keeps the (disabled) forward subscription after the
 	// switch instead of dropping it.
 	KeepForward bool
+	// ReverseConnInfo is the CONNECTION the old cluster's server uses to
+	// reach the new one for reverse replication; default TargetDSN. One
+	// with passfile= keeps the password out of the old cluster's catalog.
+	ReverseConnInfo string
 	// DryRun runs the checks before the pause only.
 	DryRun bool
 	// MaxLag is the largest replication lag, in bytes, the checks before
@@ -513,9 +517,13 @@ func (r *run) checkSchema(ctx context.Context) (string, error) {
 		}
 	}
 	var names []string
-	n := 0
+	n, pinned := 0, 0
 	for _, d := range res.Differences {
 		if d.Severity != diff.SeverityError || (d.ObjectType == "publication" && ours[d.Object]) {
+			continue
+		}
+		if pinnedOnTarget(d) {
+			pinned++ // replicate --fix-search-path did this, on the target only
 			continue
 		}
 		n++
@@ -526,7 +534,20 @@ func (r *run) checkSchema(ctx context.Context) (string, error) {
 	if n > 0 {
 		return "", fmt.Errorf("schema differs: %d difference(s) (%s); run pgverify schema diff", n, strings.Join(names, ", "))
 	}
+	if pinned > 0 {
+		return fmt.Sprintf("equal (%d notice(s)); %d function(s) pin search_path on the target only (replicate --fix-search-path)", res.Notices(), pinned), nil
+	}
 	return fmt.Sprintf("equal (%d notice(s))", res.Notices()), nil
+}
+
+// pinnedOnTarget: a function whose only difference is a search_path the
+// target sets and the source does not, which is what the lint fix applies
+// on the target (the apply worker's side) without touching the source.
+func pinnedOnTarget(d diff.Difference) bool {
+	if d.ObjectType != "function" || d.Kind != diff.Changed || d.Attribute != "config" || d.Target == nil {
+		return false
+	}
+	return strings.Contains(*d.Target, "search_path") && (d.Source == nil || !strings.Contains(*d.Source, "search_path"))
 }
 
 var markerSelection = catalog.Selection{Exclude: []string{MarkerSchema + ".*"}}
@@ -1151,7 +1172,11 @@ func (r *run) reverse(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("target: creating publication %s: %w", ReverseName, err)
 	}
 	var lit string
-	if err := r.src.QueryRow(ctx, "SELECT quote_literal($1)", r.opts.TargetDSN).Scan(&lit); err != nil {
+	conninfo := r.opts.ReverseConnInfo
+	if conninfo == "" {
+		conninfo = r.opts.TargetDSN
+	}
+	if err := r.src.QueryRow(ctx, "SELECT quote_literal($1)", conninfo).Scan(&lit); err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
 	t1 := time.Now()

@@ -22,6 +22,7 @@ type SwitchOptions struct {
 	Out         outputFlags
 	Proxies     []string
 	Bouncers    []string
+	ReverseConn string
 	Apps        []string
 	Grace       time.Duration
 	Timeout     time.Duration
@@ -77,6 +78,7 @@ or stray writes after the switch, 2 could not run (nothing paused).`,
 	opts.Out.register(cmd)
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Proxies, "proxy", nil, "admin console of a pgverify proxy: host:port (user and password of --source) or a DSN (repeatable)")
+	f.StringVar(&opts.ReverseConn, "reverse-conninfo", "", "CONNECTION the source's server uses to reach the target for reverse replication (default --target), e.g. with passfile=FILE")
 	f.StringArrayVar(&opts.Bouncers, "pgbouncer", nil, "a PgBouncer: 'ADMIN_DSN;ini=FILE;db=NAME' or 'ADMIN_DSN;switch-cmd=CMD;db=NAME' (repeatable; see docs/fleet.md)")
 	f.StringArrayVar(&opts.Apps, "app", nil, "control endpoint of an application using failover/pgxswitch, http://host:port, token in $PGVERIFY_APP_TOKEN (repeatable)")
 	f.DurationVar(&opts.Grace, "grace", 2*time.Second, "in-flight transactions may run this long into the pause before they are terminated")
@@ -171,7 +173,7 @@ func runSwitch(ctx context.Context, opts *SwitchOptions) (err error) {
 	res, err := failover.Run(ctx, failover.Options{
 		SourceDSN: srcDSN, TargetDSN: dstDSN, Drivers: drivers, Grace: opts.Grace, Timeout: opts.Timeout,
 		SequenceMargin: opts.Margin, Gate: gate, PostGate: opts.PostGate, Reverse: opts.Reverse, KeepForward: opts.KeepForward,
-		DryRun: opts.DryRun, MaxLag: opts.MaxLag, Watch: watch,
+		DryRun: opts.DryRun, MaxLag: opts.MaxLag, Watch: watch, ReverseConnInfo: opts.ReverseConn,
 		Conn: opts.Conn.options("", false),
 	})
 	if err != nil {

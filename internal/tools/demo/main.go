@@ -174,6 +174,7 @@ func up(ctx context.Context) error {
 		_ = os.Chown(serverPass, uid, gid)
 	}
 	subConn := fmt.Sprintf("host=127.0.0.1 port=%d dbname=shop user=postgres passfile=%s", src.Port, serverPass)
+	revConn := fmt.Sprintf("host=127.0.0.1 port=%d dbname=shop user=postgres passfile=%s", dst.Port, serverPass)
 
 	step("loading the app on PG 13: an unqualified function behind a CHECK, sequences, an append-only table, a table without a key")
 	if err := src.CreateDB(ctx, "shop"); err != nil {
@@ -232,7 +233,7 @@ func up(ctx context.Context) error {
 		"--fix-search-path", "--watermark", "public.transactions:id", "--subscription-conninfo", subConn, "--format", "json", "--no-progress")
 	results = append(results, r)
 	r, out := run("switch (under the writer's load)", "switch", "--source", srcURL, "--target", dstURL,
-		"--proxy", fmt.Sprintf("127.0.0.1:%d", adminPort), "--format", "json")
+		"--proxy", fmt.Sprintf("127.0.0.1:%d", adminPort), "--reverse-conninfo", revConn, "--format", "json")
 	var sw struct {
 		Summary struct {
 			PauseMS float64 `json:"pause_ms"`
