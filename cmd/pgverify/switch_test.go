@@ -67,7 +67,7 @@ func TestSwitchCLI(t *testing.T) {
 		if code != exitError {
 			t.Errorf("no --proxy: exit %d", code)
 		}
-		assertOneLine(t, stderr, "no proxy", true, "")
+		assertOneLine(t, stderr, "nothing to switch", true, "")
 	})
 
 	t.Run("dry run", func(t *testing.T) {
