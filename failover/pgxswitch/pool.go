@@ -201,20 +201,7 @@ func (p *Pool) Pause(ctx context.Context) error {
 }
 
 // expire rolls back a pause whose lease ran out (the coordinator is gone).
-func (p *Pool) expire(gen int) {
-	p.mu.Lock()
-	if !p.paused || p.gen != gen {
-		p.mu.Unlock()
-		return
-	}
-	pending := p.pending
-	p.pending, p.paused = nil, false
-	p.cond.Broadcast()
-	p.mu.Unlock()
-	if pending != nil {
-		pending.Close()
-	}
-}
+func (p *Pool) expire(gen int) { p.rollback(gen) }
 
 // ErrNotPaused: Switch needs a drained pool.
 var ErrNotPaused = errors.New("pgxswitch: switch needs a paused pool")
@@ -317,8 +304,17 @@ func (p *Pool) Resume() {
 
 // Rollback discards a prepared switch and releases held work onto the
 // cluster the pool was using.
-func (p *Pool) Rollback() {
+func (p *Pool) Rollback() { p.rollback(-1) }
+
+// rollback discards a prepared switch and releases held work; with gen >=
+// 0 only if that pause is still the current one (a stale lease does
+// nothing).
+func (p *Pool) rollback(gen int) {
 	p.mu.Lock()
+	if gen >= 0 && (!p.paused || p.gen != gen) {
+		p.mu.Unlock()
+		return
+	}
 	pending := p.pending
 	p.pending, p.paused = nil, false
 	if p.lease != nil {
