@@ -115,7 +115,10 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 
 	for _, b := range e.bouncers {
 		go func() {
-			cmd := exec.Command(pgbench, "-n", "-c", "8", "-j", "2", "-T", strconv.Itoa(seconds), "-M", "extended",
+			// Bounded: a lost client must fail the test, not hang the package.
+			bctx, bcancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second+90*time.Second)
+			defer bcancel()
+			cmd := exec.CommandContext(bctx, pgbench, "-n", "-c", "8", "-j", "2", "-T", strconv.Itoa(seconds), "-M", "extended",
 				"-h", "127.0.0.1", "-p", strconv.Itoa(b.Port), "-U", e.role, e.db)
 			cmd.Env = append(os.Environ(), "PGPASSWORD=same")
 			out, err := cmd.CombinedOutput()

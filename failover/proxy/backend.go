@@ -102,6 +102,13 @@ func (p *Proxy) connect(ctx context.Context, t *target, gen int, user, db string
 	if err != nil {
 		return nil, err
 	}
+	// pgconn may still have a background read in flight from a slow login
+	// write (its 15 ms slow-write timer): bytes it reads later would be lost
+	// to the proxy. SyncConn stops it and drains its buffers.
+	if err := pc.SyncConn(ctx); err != nil {
+		pc.Close(ctx)
+		return nil, fmt.Errorf("taking over the backend connection: %w", err)
+	}
 	hc, err := pc.Hijack()
 	if err != nil {
 		return nil, fmt.Errorf("taking over the backend connection: %w", err)

@@ -43,10 +43,19 @@ var (
 	reFailed    = regexp.MustCompile(`(?m)^number of failed transactions: (\d+)`)
 )
 
+// runPgbench runs pgbench with a bound: a client the proxy loses hangs
+// pgbench, and that must fail the test, not stall the package.
 func runPgbench(t *testing.T, addr, password, db string, args ...string) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return runPgbenchCtx(t, ctx, addr, password, db, args...)
+}
+
+func runPgbenchCtx(t *testing.T, ctx context.Context, addr, password, db string, args ...string) string {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(pgbenchPath(t), append([]string{"-h", host, "-p", port, "-U", "postgres"}, append(args, db)...)...)
+	cmd := exec.CommandContext(ctx, pgbenchPath(t), append([]string{"-h", host, "-p", port, "-U", "postgres"}, append(args, db)...)...)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGSSLMODE=disable")
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
@@ -68,7 +77,14 @@ func pgbenchInit(t *testing.T, c *pgcluster.Cluster, db string) {
 // a goroutine: it reports with Errorf.
 func pgbench(t *testing.T, addr, password, db string, args ...string) benchResult {
 	t.Helper()
-	out := runPgbench(t, addr, password, db, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return pgbenchCtx(t, ctx, addr, password, db, args...)
+}
+
+func pgbenchCtx(t *testing.T, ctx context.Context, addr, password, db string, args ...string) benchResult {
+	t.Helper()
+	out := runPgbenchCtx(t, ctx, addr, password, db, args...)
 	var r benchResult
 	r.out = out
 	if m := reTPS.FindStringSubmatch(out); m != nil {
