@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	. "github.com/pgverify/pgverify/failover"
+	"github.com/pgverify/pgverify/failover/pgbouncer"
 	"github.com/pgverify/pgverify/failover/proxy"
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
@@ -25,6 +26,7 @@ import (
 var clusters pgcluster.Shared
 
 func TestMain(m *testing.M) {
+	pgbouncer.RunKeeperIfAsked()
 	code := m.Run()
 	clusters.StopAll()
 	os.Exit(code)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgverify/pgverify/failover/pgbouncer"
 	"github.com/pgverify/pgverify/internal/dbconn"
 	"github.com/pgverify/pgverify/report"
 )
@@ -36,6 +37,7 @@ func flagErrorf(format string, a ...any) error { return &flagError{fmt.Errorf(fo
 
 // Execute runs the CLI and decides the exit code; it is the only place that does.
 func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	pgbouncer.RunKeeperIfAsked() // a PgBouncer pause's lease keeper is this binary too
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()

@@ -27,6 +27,10 @@ type Spec struct {
 	// environment (PGVERIFY_HOST, PGVERIFY_PORT, PGVERIFY_DBNAME) and must
 	// make the PgBouncer's config point there; RELOAD follows.
 	SwitchCmd string
+	// Lease bounds a pause (lease=DURATION; default DefaultLease): a lease
+	// keeper resumes the database on its old backend if the coordinator
+	// dies or goes silent inside the pause.
+	Lease time.Duration `json:",omitempty"`
 }
 
 // ParseSpec reads a --pgbouncer value.
@@ -45,8 +49,14 @@ func ParseSpec(v string) (Spec, error) {
 			s.DB = strings.TrimSpace(val)
 		case "switch-cmd":
 			s.SwitchCmd = strings.TrimSpace(val)
+		case "lease":
+			d, err := time.ParseDuration(strings.TrimSpace(val))
+			if err != nil || d <= 0 {
+				return Spec{}, fmt.Errorf("--pgbouncer: lease=%s is not a positive duration (say lease=60s)", strings.TrimSpace(val))
+			}
+			s.Lease = d
 		default:
-			return Spec{}, fmt.Errorf("--pgbouncer: unknown key %q (want ini=, db= or switch-cmd=)", k)
+			return Spec{}, fmt.Errorf("--pgbouncer: unknown key %q (want ini=, db=, switch-cmd= or lease=)", k)
 		}
 	}
 	switch {
@@ -70,6 +80,8 @@ type Driver struct {
 	mu   sync.Mutex
 	conn *pgx.Conn // the admin console
 	name string
+	// keeper guards the current pause (lease.go); nil outside one.
+	keeper *keeper
 }
 
 // New returns a driver for spec; Check connects.
@@ -235,8 +247,24 @@ func (d *Driver) database(ctx context.Context, conn *pgx.Conn) (map[string]strin
 // when ctx ends first, RESUME goes over the console connection and the
 // hung one is closed. The database is then running again, as before.
 func (d *Driver) Pause(ctx context.Context) error {
+	d.mu.Lock()
+	conn, err := d.console(ctx)
+	var db map[string]string
+	if err == nil {
+		db, err = d.database(ctx, conn)
+	}
+	if err == nil && d.keeper == nil {
+		if err = d.arm(ctx, db); err != nil {
+			err = fmt.Errorf("%s: %w: %v", d.name, errNoKeeper, err)
+		}
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	pc, err := d.admin(ctx)
 	if err != nil {
+		d.Resume(context.WithoutCancel(ctx)) // lets the keeper go
 		return err
 	}
 	done := make(chan error, 1)
@@ -266,10 +294,21 @@ func (d *Driver) Pause(ctx context.Context) error {
 }
 
 // Resume sends RESUME db. Resuming a database that is not paused is not an
-// error (a rollback may resume twice).
+// error (a rollback may resume twice). The pause's keeper learns first that
+// the database stays where it points now, and is let go once resumed (if
+// RESUME fails, it resumes the database itself when this process ends).
 func (d *Driver) Resume(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.tell("commit")
+	if err := d.resume(ctx); err != nil {
+		return err
+	}
+	d.tell("done")
+	return nil
+}
+
+func (d *Driver) resume(ctx context.Context) error {
 	conn, err := d.console(ctx)
 	if err != nil {
 		return err
@@ -303,9 +342,13 @@ func (d *Driver) Switch(ctx context.Context, dsn string) error {
 	if err != nil {
 		return fmt.Errorf("%s: backend: %s", d.name, dbconn.Redact(err.Error()))
 	}
-	host, port, dbname := cfg.Host, int(cfg.Port), cfg.Database
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.point(ctx, cfg.Host, int(cfg.Port), cfg.Database)
+}
+
+// point rewrites (or runs switch-cmd), reloads and checks; d.mu is held.
+func (d *Driver) point(ctx context.Context, host string, port int, dbname string) error {
 	if d.spec.Ini != "" {
 		b, err := os.ReadFile(d.spec.Ini)
 		if err != nil {
@@ -383,7 +426,8 @@ func (d *Driver) Clients(ctx context.Context) ([]Client, error) {
 	return out, nil
 }
 
-// Close closes the console connection.
+// Close closes the console connection. A keeper still armed (a pause
+// neither resumed nor rolled back) takes over when this process exits.
 func (d *Driver) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -1,6 +1,7 @@
 package pgbouncer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,25 @@ import (
 var clusters pgcluster.Shared
 
 func TestMain(m *testing.M) {
+	RunKeeperIfAsked()
+	if spec := os.Getenv("PGVERIFY_TEST_COORDINATOR"); spec != "" {
+		// Re-executed as a coordinator that pauses, switches and then hangs
+		// until it is killed.
+		s, _ := ParseSpec(spec)
+		d := New(s)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := d.Pause(ctx); err != nil {
+			fmt.Println("pause:", err)
+			os.Exit(1)
+		}
+		if err := d.Switch(ctx, os.Getenv("PGVERIFY_TEST_COORDINATOR_TARGET")); err != nil {
+			fmt.Println("switch:", err)
+			os.Exit(1)
+		}
+		fmt.Println("switched")
+		select {}
+	}
 	if spec := os.Getenv("PGVERIFY_TEST_BOUNCER_CHECK"); spec != "" {
 		// Re-executed as an unprivileged user: run Check and print its error.
 		s, _ := ParseSpec(spec)
@@ -143,11 +164,15 @@ func scalar(t *testing.T, dsn, q string) int64 {
 // it, and PAUSE / switch to PG 16 (subscribed to PG 13) / RESUME in the
 // middle: no failed transaction, every committed transaction on PG 16, the
 // TPC-B invariants hold there, and nothing reached PG 13 after the switch.
-func TestPauseSwitchResumeUnderPgbench(t *testing.T) {
+// bouncerPair is PG 13 (pgbench scale 1) replicated to PG 16 (schema only)
+// behind a PgBouncer in transaction mode, with a role of the same password
+// on both.
+func bouncerPair(t *testing.T) (src, dst *pgcluster.Cluster, db string, bouncer *pgcluster.PgBouncer) {
+	t.Helper()
 	needPG(t)
 	ctx := context.Background()
-	src, dst := clusters.Get(t, 13), clusters.Get(t, 16)
-	db := clusters.NewDB(t, src, "bouncer")
+	src, dst = clusters.Get(t, 13), clusters.Get(t, 16)
+	db = clusters.NewDB(t, src, "bouncer")
 	if err := dst.CreateDB(ctx, db); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +206,13 @@ func TestPauseSwitchResumeUnderPgbench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bouncer.Stop()
+	t.Cleanup(func() { bouncer.Stop() })
+	return src, dst, db, bouncer
+}
+
+func TestPauseSwitchResumeUnderPgbench(t *testing.T) {
+	ctx := context.Background()
+	src, dst, db, bouncer := bouncerPair(t)
 	d := New(Spec{AdminDSN: bouncer.AdminDSN(), Ini: bouncer.Ini, DB: db})
 	defer d.Close()
 	if err := d.Check(ctx); err != nil {
@@ -403,5 +434,83 @@ func TestCheckRefuses(t *testing.T) {
 	sort.Strings(apps)
 	if len(apps) != 1 || apps[0] != "probe" {
 		t.Errorf("clients %v", apps)
+	}
+}
+
+// TestCoordinatorKilledDuringPause: a coordinator killed after PAUSE and
+// the ini rewrite leaves the database neither paused nor on the new
+// cluster: the lease keeper points it back and resumes it at once, and
+// pgbench loses nothing.
+func TestCoordinatorKilledDuringPause(t *testing.T) {
+	ctx := context.Background()
+	src, dst, db, bouncer := bouncerPair(t)
+	before, err := os.ReadFile(bouncer.Ini)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan benchResult, 1)
+	go func() {
+		r, err := pgbench(ctx, t, bouncer.Port, bouncer.User, bouncer.Password, db, "-n", "-c", "8", "-j", "2", "-T", "8", "-M", "extended")
+		if err != nil {
+			r.out += "\n" + err.Error()
+		}
+		done <- r
+	}()
+	time.Sleep(2 * time.Second)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "-test.run", "^$")
+	cmd.Env = append(os.Environ(), "PGVERIFY_TEST_COORDINATOR="+bouncer.AdminDSN()+";ini="+bouncer.Ini+";db="+db,
+		"PGVERIFY_TEST_COORDINATOR_TARGET="+dst.DSN(db))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "switched\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("coordinator: %q", line)
+	}
+	d := New(Spec{AdminDSN: bouncer.AdminDSN(), Ini: bouncer.Ini, DB: db})
+	defer d.Close()
+	if b, _ := d.Backend(ctx); b != fmt.Sprintf("127.0.0.1:%d/%s", dst.Port, db) {
+		t.Fatalf("the coordinator switched the database to %s", b)
+	}
+	killed := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	// The keeper points the database back and resumes it.
+	want := fmt.Sprintf("127.0.0.1:%d/%s", src.Port, db)
+	var back time.Duration
+	for {
+		if b, _ := d.Backend(ctx); b == want {
+			back = time.Since(killed)
+			break
+		}
+		if time.Since(killed) > 10*time.Second {
+			t.Fatal("the database was not pointed back within 10s of the coordinator's death")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := <-done
+	t.Logf("pointed back %s after the coordinator was killed; pgbench %d transactions, %d failed", back.Round(time.Millisecond), r.processed, r.failed)
+	if r.failed != 0 || r.processed == 0 || strings.Contains(r.out, "aborted") {
+		t.Fatalf("pgbench through the coordinator's death:\n%s", r.out)
+	}
+	after, _ := os.ReadFile(bouncer.Ini)
+	if !bytes.Equal(before, after) {
+		t.Errorf("the ini after the keeper restored it differs:\n%s\nwant\n%s", after, before)
+	}
+	if err := pgcluster.WaitCaughtUp(ctx, src, db); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*pgcluster.Cluster{src, dst} {
+		// Every transaction ran on PG 13 (PG 16 has them by replication only).
+		if n := scalar(t, c.DSN(db), "SELECT count(*) FROM pgbench_history"); n != int64(r.processed) {
+			t.Errorf("PG %d holds %d history rows, pgbench committed %d", c.Major, n, r.processed)
+		}
 	}
 }

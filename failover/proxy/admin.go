@@ -129,6 +129,10 @@ func (p *Proxy) adminQuery(ctx context.Context, q string) []encoder {
 		return rows("PAUSE", []string{"wait_ms"}, [][]string{{ms(time.Since(start))}})
 	case "RESUME":
 		st := p.State()
+		if why := p.LeaseExpired(); !st.Paused && why != "" {
+			// The coordinator must not believe its pause held to the end.
+			return adminError("55000", why)
+		}
 		p.Resume()
 		return rows("RESUME", []string{"paused_ms"}, [][]string{{ms(st.PausedFor)}})
 	case "SWITCH":

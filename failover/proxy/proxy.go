@@ -32,9 +32,11 @@ type Config struct {
 	// PassFile is the .pgpass file for backend passwords; default
 	// $PGPASSFILE, else ~/.pgpass.
 	PassFile string
-	// MaxPause is the longest a pause holds new transactions before the proxy
-	// resumes by itself, so a coordinator that dies cannot stall the
-	// application; 0 means one minute.
+	// MaxPause is the pause's lease: the longest a pause holds new
+	// transactions before the proxy resumes by itself, on the backend it
+	// had when the pause began (a switch made inside the pause is undone),
+	// so a coordinator that dies can neither stall the application nor
+	// leave this proxy alone on the new cluster; 0 means one minute.
 	MaxPause time.Duration
 	// SwitchParallel is how many sessions open their new backend session at
 	// once during Switch; 0 means 8.
@@ -57,6 +59,9 @@ type Proxy struct {
 	resumed    chan struct{} // closed by Resume
 	drained    chan struct{} // closed when busy reaches 0 while paused
 	pauseTimer *time.Timer
+	pauseSeq   int     // counts pauses, so a stale lease timer does nothing
+	pauseFrom  *target // the backend when the pause began
+	expired    string  // why the last pause ended by its lease, until the next pause
 	lastSwitch *SwitchReport
 	slots      chan struct{}
 }
@@ -141,7 +146,10 @@ func (p *Proxy) Pause(ctx context.Context) error {
 	started := !p.paused
 	if started {
 		p.paused, p.pausedAt, p.resumed = true, time.Now(), make(chan struct{})
-		p.pauseTimer = time.AfterFunc(p.cfg.MaxPause, p.Resume)
+		p.pauseSeq++
+		p.pauseFrom, p.expired = p.target, ""
+		seq := p.pauseSeq
+		p.pauseTimer = time.AfterFunc(p.cfg.MaxPause, func() { p.expire(seq) })
 	}
 	if p.busy == 0 {
 		p.mu.Unlock()
@@ -172,6 +180,48 @@ func (p *Proxy) Pause(ctx context.Context) error {
 func (p *Proxy) Resume() {
 	p.switchMu.Lock()
 	defer p.switchMu.Unlock()
+	p.resumeLocked()
+}
+
+// expire ends pause seq when its lease runs out: a switch made inside it
+// is undone (sessions go back to the backend the pause began on), then the
+// held transactions are released. The coordinator learns it from
+// LeaseExpired (its RESUME fails).
+func (p *Proxy) expire(seq int) {
+	p.switchMu.Lock()
+	defer p.switchMu.Unlock()
+	p.mu.Lock()
+	if !p.paused || p.pauseSeq != seq {
+		p.mu.Unlock()
+		return
+	}
+	from, moved := p.pauseFrom, p.target != p.pauseFrom
+	p.mu.Unlock()
+	why := fmt.Sprintf("the pause's lease (--max-pause %s) expired: the proxy resumed by itself on %s", p.cfg.MaxPause, from.redacted())
+	if moved {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if _, err := p.switchLocked(ctx, from); err != nil {
+			why += " (switching back failed: " + err.Error() + ")"
+		} else {
+			why += ", undoing the switch made inside the pause"
+		}
+		cancel()
+	}
+	p.mu.Lock()
+	p.expired = why
+	p.mu.Unlock()
+	p.resumeLocked()
+}
+
+// LeaseExpired says why the last pause ended by its lease rather than by
+// Resume, or "" (cleared by the next pause).
+func (p *Proxy) LeaseExpired() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.expired
+}
+
+func (p *Proxy) resumeLocked() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.paused {
@@ -214,13 +264,20 @@ func (p *Proxy) Switch(ctx context.Context, dsn string) (*SwitchReport, error) {
 	}
 	p.switchMu.Lock()
 	defer p.switchMu.Unlock()
+	return p.switchLocked(ctx, t)
+}
+
+func (p *Proxy) switchLocked(ctx context.Context, t *target) (*SwitchReport, error) {
 	start := time.Now()
 	p.mu.Lock()
 	if !p.paused || p.busy > 0 {
-		busy := p.busy
+		busy, expired := p.busy, p.expired
 		p.mu.Unlock()
 		if busy > 0 {
 			return nil, fmt.Errorf("switch: %d client(s) inside a transaction: pause first", busy)
+		}
+		if expired != "" {
+			return nil, errors.New("switch: " + expired)
 		}
 		return nil, errors.New("switch: the proxy is not paused: pause first")
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +251,50 @@ func adminRows(t *testing.T, c *pgx.Conn, cmd string) [][]string {
 		t.Fatalf("%s: %v", cmd, err)
 	}
 	return out
+}
+
+// TestLeaseExpiryUndoesSwitch: a coordinator that pauses and switches and
+// then goes silent must not leave this proxy on the new cluster while the
+// rest of its fleet stays on the old one: the lease ends the pause on the
+// backend it began on, and the late RESUME is refused with the reason.
+func TestLeaseExpiryUndoesSwitch(t *testing.T) {
+	needPG(t, 13, 16)
+	ctx := context.Background()
+	c13, c16 := clusters.Get(t, 13), clusters.Get(t, 16)
+	db := clusters.NewDB(t, c13, "lease")
+	if err := c16.CreateDB(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	r := startProxy(t, Config{Backend: c13.DSN(db), MaxPause: 700 * time.Millisecond})
+	s := connect(t, via(r, db))
+	execSQL(t, s, "SET application_name = 'leased'")
+	admin := connect(t, dsn(r.admin, "postgres", "", "pgverify", "default_query_exec_mode=simple_protocol"))
+	start := time.Now()
+	adminRows(t, admin, "PAUSE 5")
+	if sw := adminRows(t, admin, "SWITCH '"+strings.ReplaceAll(c16.DSN(db), "'", "''")+"'"); len(sw) != 1 || sw[0][0] != "1" {
+		t.Fatalf("switch row: %v", sw)
+	}
+	// The coordinator is gone. The next transaction is held, then runs on
+	// PG 13 again.
+	v := queryString(t, s, "SELECT current_setting('server_version_num')")
+	held := time.Since(start)
+	if !strings.HasPrefix(v, "13") {
+		t.Fatalf("after the lease the session runs on server_version_num %s, want 13", v)
+	}
+	if held < 600*time.Millisecond || held > 10*time.Second {
+		t.Errorf("held %s, lease 700ms", held)
+	}
+	if got := queryString(t, s, "SELECT current_setting('application_name')"); got != "leased" {
+		t.Errorf("application_name %q after switching back", got)
+	}
+	if st := r.State(); st.Paused || !strings.Contains(st.Backend, fmt.Sprint(c13.Port)) {
+		t.Errorf("state %+v", st)
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := admin.Exec(actx, "RESUME")
+	if err == nil || !strings.Contains(err.Error(), "lease") {
+		t.Fatalf("late RESUME: %v, want the lease's reason", err)
+	}
+	t.Logf("held %s; late RESUME: %v", held.Round(time.Millisecond), err)
 }

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pgverify/pgverify/failover/pgbouncer"
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
@@ -38,6 +39,7 @@ SELECT g, md5(g::text)::uuid, (ARRAY['deposit','withdrawal','fee','refund'])[1 +
 FROM generate_series(%d, %d) g`
 
 func main() {
+	pgbouncer.RunKeeperIfAsked() // the switch bench pauses PgBouncers
 	rows := flag.Int("rows", 5_000_000, "rows in the bench table")
 	bin := flag.String("bin", "bin/pgverify", "pgverify binary")
 	jobs := flag.Int("jobs", 4, "pgverify --jobs")
