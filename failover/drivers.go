@@ -68,6 +68,9 @@ func (a *appDriver) Switch(ctx context.Context, dsn string) (SwitchInfo, error) 
 	return SwitchInfo{}, a.m.Switch(ctx, dsn)
 }
 
+// Rollback discards a prepared switch and releases the pool where it was.
+func (a *appDriver) Rollback(ctx context.Context) error { return a.m.Rollback(ctx) }
+
 // Clients reaches the application; its pool's sessions are not listed one
 // by one (its pause waits for its own units of work).
 func (a *appDriver) Clients(ctx context.Context) ([]Client, error) {

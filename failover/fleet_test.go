@@ -28,7 +28,6 @@ type fleetEnv struct {
 	bouncers   []*pgcluster.PgBouncer
 	app        *pgxswitch.Pool
 	appMember  *pgxswitch.Member
-	fleet      *failover.Fleet
 	writers    sync.WaitGroup
 	stop       chan struct{}
 	appFailed  atomic.Int64
@@ -85,7 +84,6 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 	}
 	t.Cleanup(func() { _ = e.dst.Exec(context.Background(), e.db, "DROP SUBSCRIPTION "+e.db) })
 
-	var members []failover.Member
 	for i := 0; i < 2; i++ {
 		b, err := pgcluster.StartPgBouncer(ctx, e.src, pgcluster.PgBouncerOptions{DB: e.db, Users: map[string]string{e.role: "same"}})
 		if err != nil {
@@ -93,9 +91,6 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 		}
 		t.Cleanup(b.Stop)
 		e.bouncers = append(e.bouncers, b)
-		d := pgbouncer.New(pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db})
-		t.Cleanup(d.Close)
-		members = append(members, d)
 	}
 	e.app, err = pgxswitch.New(ctx, fmt.Sprintf("postgres://%s:same@127.0.0.1:%d/%s?sslmode=disable", e.role, e.src.Port, e.db), pgxswitch.Options{Lease: 10 * time.Second})
 	if err != nil {
@@ -110,8 +105,6 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 	t.Cleanup(cancel)
 	go func() { _ = e.app.ServeControl(sctx, l, "tok") }()
 	e.appMember = &pgxswitch.Member{URL: "http://" + l.Addr().String(), Token: "tok"}
-	members = append(members, e.appMember)
-	e.fleet = &failover.Fleet{Members: members, Source: e.src.DSN(e.db)}
 
 	for _, b := range e.bouncers {
 		go func() {
@@ -150,6 +143,21 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 	return e
 }
 
+// drivers are the fleet's switch drivers: both PgBouncers and the app.
+func (e *fleetEnv) drivers(t *testing.T) []failover.Driver {
+	var ds []failover.Driver
+	for _, b := range e.bouncers {
+		ds = append(ds, failover.PgBouncerDriver(pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db}))
+	}
+	ds = append(ds, failover.AppDriver(e.appMember.URL, e.appMember.Token))
+	t.Cleanup(func() {
+		for _, d := range ds {
+			d.Close()
+		}
+	})
+	return ds
+}
+
 // finish stops the writers and returns pgbench's processed and failed counts.
 func (e *fleetEnv) finish(t *testing.T) (processed, failed int) {
 	t.Helper()
@@ -183,85 +191,28 @@ func count(t *testing.T, dsn, q string) int64 {
 	return n
 }
 
-// Two PgBouncers and an application pool, each with its own writers,
-// switched together from PG 13 to PG 16: no failed transaction anywhere,
-// every committed transaction on PG 16, nothing on PG 13 after the switch.
-func TestFleetSwitch(t *testing.T) {
-	e := newFleet(t, 8)
-	ctx := context.Background()
-	if err := e.fleet.Check(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second)
-	t0 := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := e.fleet.Pause(pctx)
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srcHistory := count(t, e.src.DSN(e.db), "SELECT count(*) FROM pgbench_history")
-	if err := pgcluster.WaitCaughtUp(ctx, e.src, e.db); err != nil {
-		e.fleet.Rollback(ctx)
-		t.Fatal(err)
-	}
-	// The sequence the application's inserts draw from, moved forward.
-	if err := e.dst.Exec(ctx, e.db, fmt.Sprintf("SELECT setval('app_events_id_seq', %d)", count(t, e.src.DSN(e.db), "SELECT last_value FROM app_events_id_seq")+1000)); err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = e.fleet.Switch(sctx, e.dst.DSN(e.db))
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.fleet.Resume(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pause := time.Since(t0)
-	processed, failed := e.finish(t)
-	for _, a := range e.fleet.Acks() {
-		t.Logf("%-12s %-40s %8.1f ms %s", a.Phase, a.Member, a.TookMS, a.Error)
-	}
-	t.Logf("pause %s; pgbench %d transactions, %d failed; app %d inserts, %d failed", pause, processed, failed, e.appCommits.Load(), e.appFailed.Load())
-	if failed != 0 || e.appFailed.Load() != 0 {
-		t.Fatalf("failed transactions: pgbench %d, application %d", failed, e.appFailed.Load())
-	}
-	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM pgbench_history"); n != int64(processed) {
-		t.Errorf("PG 16 holds %d history rows, pgbench committed %d", n, processed)
-	}
-	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events"); n != e.appCommits.Load() {
-		t.Errorf("PG 16 holds %d application rows, %d were committed", n, e.appCommits.Load())
-	}
-	if n := count(t, e.src.DSN(e.db), "SELECT count(*) FROM pgbench_history"); n != srcHistory {
-		t.Errorf("PG 13 got %d history rows after the switch", n-srcHistory)
-	}
-}
-
 // One PgBouncer dies between the pause and the switch: the fleet rolls
 // back, the other members resume on the source with no failed transaction,
 // and nothing is served by the target.
 func TestFleetRollbackWhenAMemberDies(t *testing.T) {
 	e := newFleet(t, 6)
 	ctx := context.Background()
-	if err := e.fleet.Check(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+	drivers := e.drivers(t)
 	time.Sleep(2 * time.Second)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := e.fleet.Pause(pctx)
-	cancel()
+	opts := failover.Options{SourceDSN: e.src.DSN(e.db), TargetDSN: e.dst.DSN(e.db), Drivers: drivers, Expect: 3,
+		Gate: failover.GateNone, Timeout: 3 * time.Second, Grace: 2 * time.Second, Watch: -1}
+	failover.SetAfterPause(&opts, e.bouncers[1].Stop)
+	res, err := failover.Run(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.bouncers[1].Stop()
-	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	err = e.fleet.Switch(sctx, e.dst.DSN(e.db))
-	cancel()
-	if err == nil {
-		t.Fatal("the switch succeeded with a dead member")
+	for _, a := range res.Acks {
+		t.Logf("%-12s %-40s %8.1f ms %s", a.Phase, a.Member, a.TookMS, a.Error)
 	}
-	t.Logf("switch failed as it must: %v", err)
+	if res.Outcome != failover.OutcomeRolledBack || res.FailedStep != "switch" {
+		t.Fatalf("outcome %s at %q (%s), want rolled_back at switch", res.Outcome, res.FailedStep, res.Reason)
+	}
+	t.Logf("switch rolled back as it must: %s", res.Reason)
 	dstApp := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events")
 	time.Sleep(time.Second) // the survivors keep writing, on the source
 	close(e.stop)
@@ -299,18 +250,9 @@ func TestFleetRollbackWhenAMemberDies(t *testing.T) {
 func TestRunSwitchesPgBouncersAndApp(t *testing.T) {
 	e := newFleet(t, 8)
 	ctx := context.Background()
-	var drivers []failover.Driver
-	for _, b := range e.bouncers {
-		drivers = append(drivers, failover.PgBouncerDriver(pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db}))
-	}
-	drivers = append(drivers, failover.AppDriver(e.appMember.URL, e.appMember.Token))
-	defer func() {
-		for _, d := range drivers {
-			d.Close()
-		}
-	}()
+	drivers := e.drivers(t)
 	time.Sleep(3 * time.Second)
-	res, err := failover.Run(ctx, failover.Options{SourceDSN: e.src.DSN(e.db), TargetDSN: e.dst.DSN(e.db), Drivers: drivers,
+	res, err := failover.Run(ctx, failover.Options{SourceDSN: e.src.DSN(e.db), TargetDSN: e.dst.DSN(e.db), Drivers: drivers, Expect: 3,
 		Gate: failover.GateNone, Timeout: 5 * time.Second, Grace: 2 * time.Second, Watch: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -320,8 +262,19 @@ func TestRunSwitchesPgBouncersAndApp(t *testing.T) {
 		t.Logf("%-24s %-8s %10s %s", s.Name, s.Status, s.Duration, s.Detail)
 	}
 	t.Logf("outcome %s, pause %s; pgbench %d transactions, %d failed; app %d inserts, %d failed", res.Outcome, res.Pause, processed, failed, e.appCommits.Load(), e.appFailed.Load())
+	for _, a := range res.Acks {
+		t.Logf("%-12s %-40s %8.1f ms %s", a.Phase, a.Member, a.TookMS, a.Error)
+	}
 	if res.Outcome != failover.OutcomeSwitched {
 		t.Fatalf("outcome %s", res.Outcome)
+	}
+	// Issue 10's bound for a fleet of PgBouncers; the pause here also holds
+	// the application pool.
+	if res.Pause > 500*time.Millisecond {
+		t.Errorf("pause %s, want <= 500ms", res.Pause)
+	}
+	if n := len(res.Acks); n != 9 {
+		t.Errorf("%d acknowledgements, want pause, switch and resume from each of 3 members", n)
 	}
 	if failed != 0 || e.appFailed.Load() != 0 {
 		t.Fatalf("failed transactions: pgbench %d, application %d", failed, e.appFailed.Load())

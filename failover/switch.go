@@ -75,9 +75,14 @@ type Options struct {
 	Watch time.Duration
 	// Conn are the session guards (statement and lock timeouts).
 	Conn dbconn.Options
+	// Expect, when > 0, is the declared fleet size: the switch starts only
+	// if exactly that many drivers are given and every one is reachable.
+	Expect int
 
 	// beforePause runs after the checks, just before the pause (tests).
 	beforePause func()
+	// afterPause runs once every driver is paused (tests).
+	afterPause func()
 }
 
 func (o *Options) defaults() {
@@ -150,6 +155,22 @@ func (w Writer) String() string {
 	return fmt.Sprintf("pid %d (user %s, application_name %q, from %s)", w.PID, w.User, w.ApplicationName, addr)
 }
 
+// Ack is one driver's answer to one phase of the pause.
+type Ack struct {
+	Member string        `json:"member"`
+	Phase  string        `json:"phase"` // pause, switch, resume, switch back, rollback
+	Took   time.Duration `json:"-"`
+	TookMS float64       `json:"took_ms"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// Rollbacker is a driver whose Switch only prepares (failover/pgxswitch):
+// Rollback discards a prepared switch and releases held work where it was,
+// in one step, instead of Switch back to the source and Resume.
+type Rollbacker interface {
+	Rollback(ctx context.Context) error
+}
+
 // ProxyResult is one driver's part.
 type ProxyResult struct {
 	Name       string      `json:"name"`
@@ -177,6 +198,8 @@ type Result struct {
 	Writers      []Writer      `json:"writers,omitempty"`      // found by the fence
 	StrayWrites  []Writer      `json:"stray_writes,omitempty"` // found after the switch on the old cluster
 	SequencesSet int           `json:"sequences_synced"`
+	// Acks are every driver's answers inside the pause, in order.
+	Acks []Ack `json:"acks,omitempty"`
 	Reverse      string        `json:"reverse_subscription,omitempty"`
 	SwitchBack   string        `json:"switch_back,omitempty"`
 	Duration     time.Duration `json:"-"`
@@ -219,9 +242,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
 	r := &run{opts: opts, res: &Result{Source: dbconn.Redact(opts.SourceDSN), Target: dbconn.Redact(opts.TargetDSN)}}
 	if len(opts.Drivers) == 0 {
-		return nil, &Err{errors.New("no proxy to switch: give at least one --proxy")}
+		return nil, &Err{errors.New("no traffic controller to switch: give --proxy, --pgbouncer or --app")}
 	}
+	if opts.Expect > 0 && len(opts.Drivers) != opts.Expect {
+		return nil, &Err{fmt.Errorf("%d traffic controller(s) given, --expect %d: name every member of the fleet", len(opts.Drivers), opts.Expect)}
+	}
+	seen := map[string]bool{}
 	for _, d := range opts.Drivers {
+		if seen[d.Name()] {
+			return nil, &Err{fmt.Errorf("%s is given twice: each traffic controller once", d.Name())}
+		}
+		seen[d.Name()] = true
 		r.res.Proxies = append(r.res.Proxies, &ProxyResult{Name: d.Name()})
 	}
 	if err := r.connect(ctx); err != nil {
@@ -351,6 +382,18 @@ func (r *run) close() {
 			_ = c.Close(context.Background())
 		}
 	}
+}
+
+// ack records driver i's answer to phase, started at t0.
+func (r *run) ack(i int, phase string, t0 time.Time, err error) {
+	a := Ack{Member: r.opts.Drivers[i].Name(), Phase: phase, Took: time.Since(t0)}
+	a.TookMS = float64(a.Took.Microseconds()) / 1000
+	if err != nil {
+		a.Error = dbconn.Redact(err.Error())
+	}
+	r.mu.Lock()
+	r.res.Acks = append(r.res.Acks, a)
+	r.mu.Unlock()
 }
 
 // step runs f as a named step and records it; it reports success.
@@ -785,24 +828,40 @@ func (r *run) pause(parent context.Context) bool {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				note := func(what string, err error) {
+					mu.Lock()
+					notes = append(notes, d.Name()+": "+what+": "+err.Error())
+					mu.Unlock()
+				}
+				if rb, ok := d.(Rollbacker); ok {
+					t0 := time.Now()
+					err := rb.Rollback(rctx)
+					r.ack(i, "rollback", t0, err)
+					if err != nil {
+						note("rollback", err)
+					}
+					return
+				}
 				if switched[i] {
-					if _, err := d.Switch(rctx, r.opts.SourceDSN); err != nil {
-						mu.Lock()
-						notes = append(notes, d.Name()+": switching back: "+err.Error())
-						mu.Unlock()
+					t0 := time.Now()
+					_, err := d.Switch(rctx, r.opts.SourceDSN)
+					r.ack(i, "switch back", t0, err)
+					if err != nil {
+						note("switching back", err)
 					}
 				}
-				if err := d.Resume(rctx); err != nil {
-					mu.Lock()
-					notes = append(notes, d.Name()+": resume: "+err.Error())
-					mu.Unlock()
+				t0 := time.Now()
+				err := d.Resume(rctx)
+				r.ack(i, "resume", t0, err)
+				if err != nil {
+					note("resume", err)
 				}
 			}()
 		}
 		wg.Wait()
 		r.res.Pause = time.Since(start)
 		s := Step{Name: "rollback", Phase: PhasePause, Status: StepOK, Duration: time.Since(t0),
-			Detail: "every proxy resumed on the source"}
+			Detail: "every member resumed on the source"}
 		if len(notes) > 0 {
 			s.Status, s.Detail = StepFailed, dbconn.Redact(strings.Join(notes, "; "))
 		}
@@ -821,6 +880,9 @@ func (r *run) pause(parent context.Context) bool {
 
 	if !r.step(PhasePause, "pause", func() (string, error) { d, err := r.pauseAll(ctx); return d, within(err) }) {
 		return fail()
+	}
+	if r.opts.afterPause != nil {
+		r.opts.afterPause()
 	}
 	var xmax uint64
 	if !r.step(PhasePause, "fence", func() (string, error) {
@@ -862,11 +924,14 @@ func (r *run) pause(parent context.Context) bool {
 		var errs []string
 		var mu sync.Mutex
 		var wg sync.WaitGroup
-		for _, d := range r.opts.Drivers {
+		for i, d := range r.opts.Drivers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := d.Resume(rctx); err != nil {
+				t0 := time.Now()
+				err := d.Resume(rctx)
+				r.ack(i, "resume", t0, err)
+				if err != nil {
 					mu.Lock()
 					errs = append(errs, err.Error())
 					mu.Unlock()
@@ -878,7 +943,7 @@ func (r *run) pause(parent context.Context) bool {
 		if len(errs) > 0 {
 			return "", errors.New(strings.Join(errs, "; ") + " (the proxy resumes by itself after its --max-pause)")
 		}
-		return fmt.Sprintf("%d proxy(ies) resumed on the target; writes held %s", len(r.opts.Drivers), r.res.Pause.Round(time.Microsecond)), nil
+		return fmt.Sprintf("%d member(s) resumed on the target; writes held %s", len(r.opts.Drivers), r.res.Pause.Round(time.Microsecond)), nil
 	})
 	return true
 }
@@ -892,7 +957,12 @@ func (r *run) pauseAll(ctx context.Context) (string, error) {
 	}
 	ch := make(chan done, len(r.opts.Drivers))
 	for i, d := range r.opts.Drivers {
-		go func() { ch <- done{i, d.Pause(ctx)} }()
+		go func() {
+			t0 := time.Now()
+			err := d.Pause(ctx)
+			r.ack(i, "pause", t0, err)
+			ch <- done{i, err}
+		}()
 	}
 	pending := map[int]bool{}
 	for i := range r.opts.Drivers {
@@ -921,9 +991,9 @@ func (r *run) pauseAll(ctx context.Context) (string, error) {
 		return "", errors.New(strings.Join(errs, "; "))
 	}
 	if terminated > 0 {
-		return fmt.Sprintf("%d proxy(ies) paused; %d transaction(s) outlived the %s grace and were terminated", len(r.opts.Drivers), terminated, r.opts.Grace), nil
+		return fmt.Sprintf("%d member(s) paused; %d transaction(s) outlived the %s grace and were terminated", len(r.opts.Drivers), terminated, r.opts.Grace), nil
 	}
-	return fmt.Sprintf("%d proxy(ies) paused, every transaction ended", len(r.opts.Drivers)), nil
+	return fmt.Sprintf("%d member(s) paused, every transaction ended", len(r.opts.Drivers)), nil
 }
 
 // terminateBusy ends, on the source, the backends of sessions still in a
@@ -1196,7 +1266,9 @@ func (r *run) switchAll(ctx context.Context, switched []bool) (string, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t0 := time.Now()
 			si, err := d.Switch(ctx, r.opts.TargetDSN)
+			r.ack(i, "switch", t0, err)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

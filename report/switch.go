@@ -20,6 +20,7 @@ type SwitchJSON struct {
 	Subscriptions []string                `json:"subscriptions"`
 	Steps         []SwitchStepJSON        `json:"steps"`
 	Proxies       []*failover.ProxyResult `json:"proxies"`
+	Acks          []failover.Ack          `json:"acks"`
 	Writers       []failover.Writer       `json:"writers"`
 	StrayWrites   []failover.Writer       `json:"stray_writes"`
 	Reverse       string                  `json:"reverse_subscription,omitempty"`
@@ -57,6 +58,10 @@ func SwitchDocument(r *failover.Result) SwitchJSON {
 	doc := SwitchJSON{Source: r.Source, Target: r.Target, SourceVersion: r.SourceVersion, TargetVersion: r.TargetVersion,
 		Subscriptions: r.Subscriptions, Proxies: r.Proxies, Writers: r.Writers, StrayWrites: r.StrayWrites,
 		Reverse: r.Reverse, SwitchBack: r.SwitchBack}
+	doc.Acks = r.Acks
+	if doc.Acks == nil {
+		doc.Acks = []failover.Ack{}
+	}
 	if doc.Writers == nil {
 		doc.Writers = []failover.Writer{}
 	}
@@ -93,7 +98,25 @@ func Switch(w io.Writer, f Format, r *failover.Result) error {
 		if p.Switched && p.Switch != nil {
 			state = fmt.Sprintf("switched: %d session(s) moved, %d closed, %d failed", p.Switch.Moved, p.Switch.Closed, p.Switch.Failed)
 		}
-		fmt.Fprintf(&b, "\nproxy %s: %s\n", Clean(p.Name), state)
+		var acks []string
+		for _, a := range r.Acks {
+			if a.Member == p.Name {
+				s := fmt.Sprintf("%s %s", a.Phase, fmtDur(a.Took))
+				if a.Error != "" {
+					s += " FAILED"
+				}
+				acks = append(acks, s)
+			}
+		}
+		ackText := ""
+		if len(acks) > 0 {
+			ackText = " (acknowledged: " + strings.Join(acks, ", ") + ")"
+		}
+		label := p.Name
+		if !strings.Contains(label, " ") {
+			label = "proxy " + label // a proxy's name is its admin address; other drivers name their kind
+		}
+		fmt.Fprintf(&b, "\n%s: %s%s\n", Clean(label), state, ackText)
 		for _, c := range p.Terminated {
 			fmt.Fprintf(&b, "  terminated after the grace: client %s (%s@%s from %s, application_name \"%s\"), backend pid %d\n",
 				Clean(c.ID), Clean(c.User), Clean(c.Database), Clean(c.Addr), Clean(c.ApplicationName), c.BackendPID)
@@ -132,7 +155,7 @@ func Switch(w io.Writer, f Format, r *failover.Result) error {
 	vers := fmt.Sprintf("source %s, target %s", Clean(r.SourceVersion), Clean(r.TargetVersion))
 	switch r.Outcome {
 	case failover.OutcomeSwitched:
-		fmt.Fprintf(&b, "\nswitched: every proxy now on the target (%s%s)\n", vers, held)
+		fmt.Fprintf(&b, "\nswitched: every member now on the target (%s%s)\n", vers, held)
 	case failover.OutcomeStray:
 		fmt.Fprintf(&b, "\nstray_writes: switched, but %d session(s) wrote to the old cluster afterwards (%s%s)\n", len(r.StrayWrites), vers, held)
 	case failover.OutcomeReady:
@@ -140,7 +163,7 @@ func Switch(w io.Writer, f Format, r *failover.Result) error {
 	case failover.OutcomeAborted:
 		fmt.Fprintf(&b, "\naborted at %s: %s; nothing was paused (%s)\n", Clean(r.FailedStep), Clean(r.Reason), vers)
 	default:
-		fmt.Fprintf(&b, "\nrolled_back at %s: %s; every proxy resumed on the source, nothing was lost (%s%s)\n", Clean(r.FailedStep), Clean(r.Reason), vers, held)
+		fmt.Fprintf(&b, "\nrolled_back at %s: %s; every member resumed on the source, nothing was lost (%s%s)\n", Clean(r.FailedStep), Clean(r.Reason), vers, held)
 	}
 	if r.SwitchBack != "" && (r.Outcome == failover.OutcomeSwitched || r.Outcome == failover.OutcomeStray) {
 		fmt.Fprintf(&b, "to switch back: %s\n", Clean(r.SwitchBack))

@@ -34,6 +34,7 @@ type SwitchOptions struct {
 	DryRun      bool
 	Watch       time.Duration
 	MaxLag      int64
+	Expect      int
 
 	stdout io.Writer
 }
@@ -91,12 +92,16 @@ or stray writes after the switch, 2 could not run (nothing paused).`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "run the checks before the pause only; pause nothing")
 	f.DurationVar(&opts.Watch, "watch", 2*time.Second, "watch the old cluster for stray writes this long after the switch (0: no watch)")
 	f.Int64Var(&opts.MaxLag, "max-lag", 16<<20, "largest replication lag in bytes the checks accept")
+	f.IntVar(&opts.Expect, "expect", 0, "the fleet's size: refuse to start unless exactly N traffic controllers are given (0: no check)")
 	return cmd
 }
 
 func runSwitch(ctx context.Context, opts *SwitchOptions) (err error) {
 	if len(opts.Proxies)+len(opts.Bouncers)+len(opts.Apps) == 0 {
 		return flagErrorf("nothing to switch: pass --proxy ADMIN_ADDR (pgverify proxy's admin console), --pgbouncer SPEC or --app URL at least once")
+	}
+	if n := len(opts.Proxies) + len(opts.Bouncers) + len(opts.Apps); opts.Expect < 0 || (opts.Expect > 0 && n != opts.Expect) {
+		return flagErrorf("--expect %d, but %d traffic controller(s) given (--proxy, --pgbouncer, --app): name every member of the fleet", opts.Expect, n)
 	}
 	var bouncers []pgbouncer.Spec
 	for _, b := range opts.Bouncers {
@@ -173,7 +178,7 @@ func runSwitch(ctx context.Context, opts *SwitchOptions) (err error) {
 	res, err := failover.Run(ctx, failover.Options{
 		SourceDSN: srcDSN, TargetDSN: dstDSN, Drivers: drivers, Grace: opts.Grace, Timeout: opts.Timeout,
 		SequenceMargin: opts.Margin, Gate: gate, PostGate: opts.PostGate, Reverse: opts.Reverse, KeepForward: opts.KeepForward,
-		DryRun: opts.DryRun, MaxLag: opts.MaxLag, Watch: watch, ReverseConnInfo: opts.ReverseConn,
+		DryRun: opts.DryRun, MaxLag: opts.MaxLag, Watch: watch, ReverseConnInfo: opts.ReverseConn, Expect: opts.Expect,
 		Conn: opts.Conn.options("", false),
 	})
 	if err != nil {

@@ -47,18 +47,24 @@ func TestSwitchCLI(t *testing.T) {
 
 	t.Run("bad input", func(t *testing.T) {
 		for _, c := range []struct {
-			args []string
-			want string
+			args  []string
+			want  string
+			usage bool // a flag error: the usage hint follows
 		}{
-			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", "127.0.0.1:1"}, "proxy admin 127.0.0.1:1"},
-			{[]string{"--source", src.DSN("app"), "--target", src.DSN("app"), "--proxy", admin}, "source and target are the same database"},
-			{[]string{"--source", src.DSN("other"), "--target", dst.DSN("other"), "--proxy", admin}, "no subscription links the target to the source"},
+			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", "127.0.0.1:1"}, "proxy admin 127.0.0.1:1", false},
+			{[]string{"--source", src.DSN("app"), "--target", src.DSN("app"), "--proxy", admin}, "source and target are the same database", false},
+			{[]string{"--source", src.DSN("other"), "--target", dst.DSN("other"), "--proxy", admin}, "no subscription links the target to the source", false},
+			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", admin, "--expect", "2"}, "--expect 2, but 1 traffic controller(s) given", true},
+			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", admin, "--proxy", admin}, "is given twice", false},
+			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", admin, "--gate", "rows"}, "--gate must be tables, sample or none", true},
+			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--pgbouncer", "host=x;db=app"}, "give ini=FILE", true},
+			{[]string{"--source", src.DSN("app"), "--target", dst.DSN("app"), "--pgbouncer", "host=x;ini=/tmp/x.ini;db=app;lease=-1s"}, "lease=-1s is not a positive duration", true},
 		} {
 			code, stdout, stderr := runCLI(append([]string{"switch"}, c.args...)...)
 			if code != exitError || stdout != "" {
 				t.Errorf("%v: exit %d, want 2\n%s", c.args, code, stdout)
 			}
-			assertOneLine(t, stderr, c.want, false, src.Password)
+			assertOneLine(t, stderr, c.want, c.usage, src.Password)
 			if st := p.State(); st.Paused || st.Generation != 0 {
 				t.Errorf("proxy touched by a refused switch: %+v", st)
 			}
@@ -71,9 +77,19 @@ func TestSwitchCLI(t *testing.T) {
 	})
 
 	t.Run("dry run", func(t *testing.T) {
-		code, stdout, stderr := runCLI("switch", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", admin, "--dry-run")
-		if code != exitOK || !strings.Contains(stdout, "ready: every check before the pause passed") {
+		code, stdout, stderr := runCLI("switch", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", admin, "--dry-run", "--expect", "1")
+		if code != exitOK || !strings.Contains(stdout, "ready: every check before the pause passed") || !strings.Contains(stdout, "table(s) equal") {
 			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		// Each gate runs what it names.
+		for gate, want := range map[string]string{"sample": "sample", "none": "skipped (--gate none)"} {
+			code, stdout, stderr := runCLI("switch", "--source", src.DSN("app"), "--target", dst.DSN("app"), "--proxy", admin, "--dry-run", "--gate", gate)
+			if code != exitOK || !strings.Contains(stdout, want) {
+				t.Errorf("--gate %s: exit %d, want %q in\n%s\n%s", gate, code, want, stdout, stderr)
+			}
+		}
+		if st := p.State(); st.Paused || st.Generation != 0 {
+			t.Errorf("proxy touched by a dry run: %+v", st)
 		}
 	})
 
