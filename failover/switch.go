@@ -199,10 +199,10 @@ type Result struct {
 	StrayWrites  []Writer      `json:"stray_writes,omitempty"` // found after the switch on the old cluster
 	SequencesSet int           `json:"sequences_synced"`
 	// Acks are every driver's answers inside the pause, in order.
-	Acks []Ack `json:"acks,omitempty"`
-	Reverse      string        `json:"reverse_subscription,omitempty"`
-	SwitchBack   string        `json:"switch_back,omitempty"`
-	Duration     time.Duration `json:"-"`
+	Acks       []Ack         `json:"acks,omitempty"`
+	Reverse    string        `json:"reverse_subscription,omitempty"`
+	SwitchBack string        `json:"switch_back,omitempty"`
+	Duration   time.Duration `json:"-"`
 }
 
 // Err is the error Run returns for a switch that could not run at all
