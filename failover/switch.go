@@ -171,6 +171,13 @@ type Rollbacker interface {
 	Rollback(ctx context.Context) error
 }
 
+// Prewarmer is a driver that can open its sessions on the target before
+// the pause (pgverify proxy's PREWARM), so the switch inside the pause does
+// not pay for logins.
+type Prewarmer interface {
+	Prewarm(ctx context.Context, dsn string) (int, error)
+}
+
 // ProxyResult is one driver's part.
 type ProxyResult struct {
 	Name       string      `json:"name"`
@@ -270,6 +277,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		r.res.Outcome = OutcomeReady
 		return r.res, nil
 	}
+	r.prewarm(ctx)
 	if opts.beforePause != nil {
 		opts.beforePause()
 	}
@@ -382,6 +390,48 @@ func (r *run) close() {
 			_ = c.Close(context.Background())
 		}
 	}
+}
+
+// prewarm asks the drivers that can to open their target sessions now. A
+// failure is only a warning: the switch then logs in inside the pause.
+func (r *run) prewarm(ctx context.Context) {
+	t0 := time.Now()
+	var mu sync.Mutex
+	var opened, drivers int
+	var errs []string
+	var wg sync.WaitGroup
+	for _, d := range r.opts.Drivers {
+		pw, ok := d.(Prewarmer)
+		if !ok {
+			continue
+		}
+		drivers++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := pw.Prewarm(ctx, r.opts.TargetDSN)
+			mu.Lock()
+			defer mu.Unlock()
+			opened += n
+			if err != nil {
+				errs = append(errs, d.Name()+": "+err.Error())
+			}
+		}()
+	}
+	wg.Wait()
+	if drivers == 0 {
+		return
+	}
+	s := Step{Name: "prewarm", Phase: PhaseBefore, Status: StepOK, Duration: time.Since(t0),
+		Detail: fmt.Sprintf("%d target session(s) opened ahead by %d driver(s)", opened, drivers)}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		s.Status = StepWarning
+		s.Detail = dbconn.Redact(strings.Join(errs, "; ")) + " (the switch logs in inside the pause instead)"
+	}
+	r.mu.Lock()
+	r.res.Steps = append(r.res.Steps, s)
+	r.mu.Unlock()
 }
 
 // ack records driver i's answer to phase, started at t0.

@@ -391,3 +391,68 @@ func TestSwitchStrayWrite(t *testing.T) {
 		t.Fatalf("outcome %s, stray writes %+v", res.Outcome, res.StrayWrites)
 	}
 }
+
+// TestSwitchThreeProxies: three pgverify proxies, each with its own pgbench
+// (TPC-B + bigserial, 8 clients), switched together by one Run; three runs
+// for a median pause (issue 10: <= 300 ms median).
+func TestSwitchThreeProxies(t *testing.T) {
+	var pauses []time.Duration
+	for run := 0; run < 3; run++ {
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			pr := newPair(t)
+			var drivers []Driver
+			var proxies []*testProxy
+			for i := 0; i < 3; i++ {
+				p := startProxy(t, pr.src.DSN(pr.db))
+				proxies = append(proxies, p)
+				drivers = append(drivers, openConsole(t, p))
+			}
+			done := make(chan benchResult, 3)
+			for _, p := range proxies {
+				go func() { done <- pgbench(t, p.addr, "", pr.db, "-c", "8", "-j", "2", "-T", "10", "-M", "prepared") }()
+			}
+			time.Sleep(2 * time.Second)
+			opts := switchOpts(pr, drivers...)
+			opts.Gate, opts.Expect = GateNone, 3
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			res, err := Run(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logSteps(t, res)
+			processed := 0
+			var worst time.Duration
+			for range proxies {
+				b := <-done
+				if b.err != nil || b.failed != 0 || strings.Contains(b.out, "aborted") {
+					t.Errorf("pgbench: %v, %d failed\n%s", b.err, b.failed, b.out)
+				}
+				in, _ := b.worstIn(res.PausedAt, res.PausedAt.Add(res.Pause))
+				worst = max(worst, in)
+				processed += b.processed
+			}
+			if res.Outcome != OutcomeSwitched {
+				t.Fatalf("outcome %s: %s: %s", res.Outcome, res.FailedStep, res.Reason)
+			}
+			for _, a := range res.Acks {
+				t.Logf("  %-7s %-18s %7.1f ms %s", a.Phase, a.Member, a.TookMS, a.Error)
+			}
+			for _, p := range proxies {
+				if st := p.State(); st.Generation != 1 || !strings.Contains(st.Backend, fmt.Sprint(pr.tgt.Port)) {
+					t.Errorf("proxy after the switch: %+v", st)
+				}
+			}
+			checkTPCB(t, pr.tgt, pr.db, processed)
+			pauses = append(pauses, res.Pause)
+			t.Logf("FLEET 3 proxies: pause %s, worst latency through it %s, %d transactions, 0 failed", res.Pause.Round(time.Millisecond), worst.Round(time.Millisecond), processed)
+		})
+	}
+	if len(pauses) == 3 {
+		m := median(pauses)
+		t.Logf("FLEET 3 proxies: median pause %s over %v", m.Round(time.Millisecond), pauses)
+		if m > 300*time.Millisecond {
+			t.Errorf("median pause %s, want <= 300ms", m)
+		}
+	}
+}

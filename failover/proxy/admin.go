@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgverify/pgverify/internal/dbconn"
 )
 
 // DefaultPauseTimeout is how long the admin console's PAUSE waits for open
@@ -135,6 +137,17 @@ func (p *Proxy) adminQuery(ctx context.Context, q string) []encoder {
 		}
 		p.Resume()
 		return rows("RESUME", []string{"paused_ms"}, [][]string{{ms(st.PausedFor)}})
+	case "PREWARM":
+		dsn, err := unquote(arg)
+		if err != nil {
+			return adminError("42601", "PREWARM takes the new backend's DSN as a 'quoted' string: "+err.Error())
+		}
+		start := time.Now()
+		n, err := p.Prewarm(ctx, dsn)
+		if err != nil {
+			return adminError("08006", dbconn.Redact(err.Error()))
+		}
+		return rows("PREWARM", []string{"opened", "ms"}, [][]string{{strconv.Itoa(n), ms(time.Since(start))}})
 	case "SWITCH":
 		dsn, err := unquote(arg)
 		if err != nil {
@@ -151,7 +164,7 @@ func (p *Proxy) adminQuery(ctx context.Context, q string) []encoder {
 		}
 		return append(out, rows("SWITCH", SwitchColumns, [][]string{SwitchRow(rep)})...)
 	}
-	return adminError("42601", fmt.Sprintf("unknown command %q: use SHOW CLIENTS, SHOW STATE, PAUSE [timeout], RESUME or SWITCH 'dsn'", word))
+	return adminError("42601", fmt.Sprintf("unknown command %q: use SHOW CLIENTS, SHOW STATE, PAUSE [timeout], RESUME, PREWARM 'dsn' or SWITCH 'dsn'", word))
 }
 
 // parseTimeout reads "5s", "500ms" or plain seconds.

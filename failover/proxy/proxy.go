@@ -64,7 +64,11 @@ type Proxy struct {
 	expired    string  // why the last pause ended by its lease, until the next pause
 	lastSwitch *SwitchReport
 	slots      chan struct{}
+	spareTimer *time.Timer // closes unused prewarmed sessions
 }
+
+// spareTTL is how long prewarmed backend sessions wait for their switch.
+const spareTTL = 2 * time.Minute
 
 // New checks the configuration; nothing is dialled until a client connects.
 func New(cfg Config) (*Proxy, error) {
@@ -228,6 +232,7 @@ func (p *Proxy) resumeLocked() {
 		return
 	}
 	p.paused = false
+	go p.dropSpares() // a rollback: nothing will take them
 	close(p.resumed)
 	p.pauseTimer.Stop()
 	p.drained = nil
@@ -344,11 +349,85 @@ func (p *Proxy) switchLocked(ctx context.Context, t *target) (*SwitchReport, err
 		})
 	}
 	_ = g.Wait()
+	go p.dropSpares() // sessions that connected since, or were closed
 	rep.Duration = time.Since(start)
 	p.mu.Lock()
 	p.lastSwitch = rep
 	p.mu.Unlock()
 	return rep, nil
+}
+
+// Prewarm opens, for every client session, a backend session on dsn with
+// the client's user, database and startup parameters, so that a Switch to
+// dsn soon after does not pay for logins inside the pause. It returns how
+// many it opened; a login failure closes them all and is returned. Spares
+// a Switch does not take are closed by it, by Resume, or after two minutes.
+func (p *Proxy) Prewarm(ctx context.Context, dsn string) (int, error) {
+	t, err := newTarget(dsn)
+	if err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	sessions := make([]*session, 0, len(p.sessions))
+	for _, s := range p.sessions {
+		sessions = append(sessions, s)
+	}
+	p.mu.Unlock()
+	opened := make([]*backend, len(sessions))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.SwitchParallel)
+	for i, s := range sessions {
+		g.Go(func() error {
+			b, err := p.connect(gctx, t, 0, s.user, s.db, s.params)
+			opened[i] = b
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		for _, b := range opened {
+			if b != nil {
+				b.terminate()
+			}
+		}
+		return 0, fmt.Errorf("prewarm: cannot log in to %s: %w", t.redacted(), err)
+	}
+	var stale []*backend
+	p.mu.Lock()
+	for i, s := range sessions {
+		if s.closed {
+			stale = append(stale, opened[i])
+			continue
+		}
+		if s.spare != nil {
+			stale = append(stale, s.spare)
+		}
+		s.spare, s.spareFor = opened[i], t.dsn
+	}
+	if p.spareTimer != nil {
+		p.spareTimer.Stop()
+	}
+	p.spareTimer = time.AfterFunc(spareTTL, p.dropSpares)
+	p.mu.Unlock()
+	for _, b := range stale {
+		b.terminate()
+	}
+	return len(sessions) - len(stale), nil
+}
+
+// dropSpares closes every prewarmed backend session not taken.
+func (p *Proxy) dropSpares() {
+	var spares []*backend
+	p.mu.Lock()
+	for _, s := range p.sessions {
+		if s.spare != nil {
+			spares = append(spares, s.spare)
+			s.spare = nil
+		}
+	}
+	p.mu.Unlock()
+	for _, b := range spares {
+		b.terminate()
+	}
 }
 
 // ClientInfo describes one client session.

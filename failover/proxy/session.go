@@ -59,6 +59,8 @@ type session struct {
 
 	// guarded by p.mu
 	be          *backend
+	spare       *backend // opened on spareFor by Prewarm, taken by the next switch there
+	spareFor    string
 	pending     int  // Query/Sync/FunctionCall forwarded, ReadyForQuery not yet seen
 	partial     bool // extended-protocol messages forwarded since the last Sync
 	tx          byte // last ReadyForQuery status
@@ -366,12 +368,16 @@ func (s *session) close() {
 		if p.sessions[s.id] == s {
 			delete(p.sessions, s.id)
 		}
-		be := s.be
+		be, spare := s.be, s.spare
+		s.spare = nil
 		p.mu.Unlock()
 		close(s.done)
 		_ = s.client.Close()
 		if be != nil {
 			be.terminate()
+		}
+		if spare != nil {
+			spare.terminate()
 		}
 	})
 }
@@ -731,7 +737,13 @@ func (s *session) switchTo(ctx context.Context, t *target, gen int, probe bool) 
 			"pgverify proxy: closing this session at the backend switch: it holds state that cannot move ("+why+")",
 			"Reconnect: the new session opens on the new backend."), why)
 	}
-	nb, err := p.connect(ctx, t, gen, s.user, s.db, s.params)
+	nb := s.takeSpare(t)
+	var err error
+	if nb != nil {
+		nb.gen = gen
+	} else {
+		nb, err = p.connect(ctx, t, gen, s.user, s.db, s.params)
+	}
 	if err != nil {
 		if probe {
 			_ = old.conn.SetReadDeadline(time.Time{})
@@ -774,4 +786,31 @@ func (s *session) switchTo(ctx context.Context, t *target, gen int, probe bool) 
 	old.terminate()
 	unpark(nb)
 	return moved, "", nil
+}
+
+// takeSpare returns the session's prewarmed backend session on t if it is
+// still clean: the server has sent nothing since the login (a backend that
+// was terminated or timed out has said so, or closed).
+func (s *session) takeSpare(t *target) *backend {
+	p := s.p
+	p.mu.Lock()
+	b, ok := s.spare, s.spareFor == t.dsn
+	s.spare = nil
+	p.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	if !ok {
+		b.terminate()
+		return nil
+	}
+	_ = b.conn.SetReadDeadline(time.Now())
+	_, err := b.rd.r.Peek(1)
+	_ = b.conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		b.terminate() // data, EOF or an error: not a clean idle session
+		return nil
+	}
+	return b
 }

@@ -55,6 +55,12 @@ func TestSwitchStress(t *testing.T) {
 			targets := []string{c16.DSN(db), c13.DSN(db)}
 			var pauses []time.Duration
 			for i := 0; i < n; i++ {
+				if i%2 == 1 {
+					// Every other switch takes prewarmed backend sessions.
+					if n, err := r.Prewarm(ctx, targets[i%2]); err != nil || n != 16 {
+						t.Fatalf("prewarm: %d, %v", n, err)
+					}
+				}
 				start := time.Now()
 				pctx, pc := context.WithTimeout(ctx, 5*time.Second)
 				err := r.Pause(pctx)

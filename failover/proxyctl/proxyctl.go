@@ -188,6 +188,17 @@ func (c *Console) Switch(ctx context.Context, dsn string) (failover.SwitchInfo, 
 	return si, nil
 }
 
+// Prewarm sends PREWARM 'dsn': the proxy opens a backend session on dsn for
+// every client now, so the switch inside the pause does not log in.
+func (c *Console) Prewarm(ctx context.Context, dsn string) (int, error) {
+	r, err := c.query(ctx, "PREWARM '"+strings.ReplaceAll(dsn, "'", "''")+"'")
+	if err != nil {
+		return 0, errors.New(dbconn.Redact(err.Error()))
+	}
+	n, _ := strconv.Atoi(r.get(0, "opened"))
+	return n, nil
+}
+
 // Resume sends RESUME.
 func (c *Console) Resume(ctx context.Context) error {
 	_, err := c.query(ctx, "RESUME")
