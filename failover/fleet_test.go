@@ -1,7 +1,9 @@
 package failover_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +22,8 @@ import (
 	"github.com/pgverify/pgverify/failover"
 	"github.com/pgverify/pgverify/failover/pgbouncer"
 	"github.com/pgverify/pgverify/failover/pgxswitch"
+	"github.com/pgverify/pgverify/failover/proxy"
+	"github.com/pgverify/pgverify/failover/proxyctl"
 	"github.com/pgverify/pgverify/internal/pgcluster"
 )
 
@@ -41,7 +46,7 @@ var reProcessedTx = regexp.MustCompile(`number of transactions actually processe
 // newFleet: PG 13 subscribed to by PG 16, pgbench tables, two PgBouncers in
 // transaction mode and one application pool on the source; pgbench through
 // each PgBouncer and 8 goroutines through the application.
-func newFleet(t *testing.T, seconds int) *fleetEnv {
+func newFleet(t *testing.T, seconds int, appLease ...time.Duration) *fleetEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Postgres, PgBouncer and pgbench")
@@ -55,6 +60,10 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 	}
 	ctx := context.Background()
 	e := &fleetEnv{src: clusters.Get(t, 13), dst: clusters.Get(t, 16), stop: make(chan struct{}), bench: make(chan string, 2)}
+	lease := 10 * time.Second
+	if len(appLease) > 0 {
+		lease = appLease[0]
+	}
 	e.db = clusters.NewDB(t, e.src, "fleet")
 	if err := e.dst.CreateDB(ctx, e.db); err != nil {
 		t.Fatal(err)
@@ -92,7 +101,7 @@ func newFleet(t *testing.T, seconds int) *fleetEnv {
 		t.Cleanup(b.Stop)
 		e.bouncers = append(e.bouncers, b)
 	}
-	e.app, err = pgxswitch.New(ctx, fmt.Sprintf("postgres://%s:same@127.0.0.1:%d/%s?sslmode=disable", e.role, e.src.Port, e.db), pgxswitch.Options{Lease: 10 * time.Second})
+	e.app, err = pgxswitch.New(ctx, fmt.Sprintf("postgres://%s:same@127.0.0.1:%d/%s?sslmode=disable", e.role, e.src.Port, e.db), pgxswitch.Options{Lease: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,5 +293,154 @@ func TestRunSwitchesPgBouncersAndApp(t *testing.T) {
 	}
 	if n := count(t, e.dst.DSN(e.db), "SELECT count(*) FROM app_events"); n != e.appCommits.Load() {
 		t.Errorf("PG 16 holds %d application rows, %d were committed", n, e.appCommits.Load())
+	}
+}
+
+// childEnv carries a coordinator's configuration to a re-executed test
+// binary (runChildCoordinator).
+const childEnv = "PGVERIFY_TEST_SWITCH_CHILD"
+
+type childConfig struct {
+	Source, Target, Sub string
+	Proxies             []string // admin DSNs
+	Bouncers            []pgbouncer.Spec
+	AppURL, AppToken    string
+}
+
+// runChildCoordinator runs a switch whose catch-up can never finish (the
+// subscription is disabled once the checks pass) and says "paused" once
+// every member is paused; the parent kills it there.
+func runChildCoordinator(cfgJSON string) int {
+	var cfg childConfig
+	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+		fmt.Println("config:", err)
+		return 2
+	}
+	ctx := context.Background()
+	var drivers []failover.Driver
+	for _, a := range cfg.Proxies {
+		c, err := proxyctl.Open(ctx, a)
+		if err != nil {
+			fmt.Println(err)
+			return 2
+		}
+		drivers = append(drivers, c)
+	}
+	for _, b := range cfg.Bouncers {
+		drivers = append(drivers, failover.PgBouncerDriver(b))
+	}
+	drivers = append(drivers, failover.AppDriver(cfg.AppURL, cfg.AppToken))
+	opts := failover.Options{SourceDSN: cfg.Source, TargetDSN: cfg.Target, Drivers: drivers, Expect: len(drivers),
+		Gate: failover.GateNone, Timeout: time.Minute, Grace: 30 * time.Second, Watch: -1}
+	failover.SetBeforePause(&opts, func() {
+		conn, err := pgx.Connect(ctx, cfg.Target)
+		if err == nil {
+			_, err = conn.Exec(ctx, "ALTER SUBSCRIPTION "+pgx.Identifier{cfg.Sub}.Sanitize()+" DISABLE")
+			conn.Close(ctx)
+		}
+		if err != nil {
+			fmt.Println("disable:", err)
+		}
+	})
+	failover.SetAfterPause(&opts, func() { fmt.Println("paused") })
+	res, err := failover.Run(ctx, opts)
+	fmt.Println("not killed:", res, err)
+	return 1
+}
+
+// TestFleetCoordinatorKilled: a pgverify proxy, two PgBouncers and an
+// application pool paused by a coordinator that is then killed (SIGKILL):
+// every member resumes on the source by itself — the proxy and the app at
+// their lease, the PgBouncers at once through their lease keepers — with
+// no failed transaction and every committed row on the source.
+func TestFleetCoordinatorKilled(t *testing.T) {
+	e := newFleet(t, 14, 2*time.Second)
+	ctx := context.Background()
+	p, err := proxy.New(proxy.Config{Backend: e.src.DSN(e.db), MaxPause: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := serveProxy(t, p)
+	proxyBench := make(chan string, 1)
+	go func() {
+		cmd := exec.Command(pgbenchPath(t), "-n", "-c", "8", "-j", "2", "-T", "14", "-M", "extended",
+			"-h", "127.0.0.1", "-p", portOf(tp.addr), "-U", "postgres", e.db)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			out = append(out, []byte("\n"+err.Error())...)
+		}
+		proxyBench <- string(out)
+	}()
+	time.Sleep(3 * time.Second)
+	cfg := childConfig{Source: e.src.DSN(e.db), Target: e.dst.DSN(e.db), Sub: e.db, Proxies: []string{tp.adminDSN()},
+		AppURL: e.appMember.URL, AppToken: e.appMember.Token}
+	for _, b := range e.bouncers {
+		cfg.Bouncers = append(cfg.Bouncers, pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db})
+	}
+	cj, _ := json.Marshal(cfg)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "-test.run", "^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(cj))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "paused\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("coordinator said %q", line)
+	}
+	killed := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	t.Cleanup(func() {
+		_ = e.dst.Exec(context.Background(), e.db, "ALTER SUBSCRIPTION "+pgx.Identifier{e.db}.Sanitize()+" ENABLE")
+	})
+	// Every member runs again on the source within its lease.
+	var proxyBack, appBack time.Duration
+	for proxyBack == 0 || appBack == 0 {
+		if proxyBack == 0 && !p.State().Paused {
+			proxyBack = time.Since(killed)
+		}
+		if st, err := e.appMember.Status(ctx); appBack == 0 && err == nil && !st.Paused {
+			appBack = time.Since(killed)
+		}
+		if time.Since(killed) > 10*time.Second {
+			t.Fatalf("members still paused 10s after the coordinator died: proxy %+v", p.State())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p.LeaseExpired() == "" || p.State().Generation != 0 {
+		t.Errorf("the proxy resumed without its lease, or switched: %+v", p.State())
+	}
+	processed, failed := e.finish(t)
+	pout := <-proxyBench
+	m, f := reProcessedTx.FindStringSubmatch(pout), reFailedTx.FindStringSubmatch(pout)
+	if m == nil || f == nil || f[1] != "0" || strings.Contains(pout, "aborted") {
+		t.Fatalf("pgbench through the proxy:\n%s", pout)
+	}
+	pp, _ := strconv.Atoi(m[1])
+	t.Logf("coordinator killed inside the pause: proxy resumed after %s, app after %s; pgbench %d+%d transactions, %d failed; app %d inserts, %d failed",
+		proxyBack.Round(time.Millisecond), appBack.Round(time.Millisecond), processed, pp, failed, e.appCommits.Load(), e.appFailed.Load())
+	if failed != 0 || e.appFailed.Load() != 0 {
+		t.Fatalf("failed transactions: pgbench %d, application %d", failed, e.appFailed.Load())
+	}
+	for _, b := range e.bouncers {
+		d := pgbouncer.New(pgbouncer.Spec{AdminDSN: b.AdminDSN(), Ini: b.Ini, DB: e.db})
+		if be, err := d.Backend(ctx); err != nil || !strings.Contains(be, fmt.Sprint(e.src.Port)) {
+			t.Errorf("PgBouncer points at %s (%v), want the source", be, err)
+		}
+		d.Close()
+	}
+	// Every committed transaction is on the source.
+	if n := count(t, e.src.DSN(e.db), "SELECT count(*) FROM pgbench_history"); n != int64(processed+pp) {
+		t.Errorf("PG 13 holds %d history rows, pgbench committed %d", n, processed+pp)
+	}
+	if n := count(t, e.src.DSN(e.db), "SELECT count(*) FROM app_events"); n != e.appCommits.Load() {
+		t.Errorf("PG 13 holds %d application rows, %d were committed", n, e.appCommits.Load())
 	}
 }

@@ -27,6 +27,9 @@ var clusters pgcluster.Shared
 
 func TestMain(m *testing.M) {
 	pgbouncer.RunKeeperIfAsked()
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		os.Exit(runChildCoordinator(cfg))
+	}
 	code := m.Run()
 	clusters.StopAll()
 	os.Exit(code)
@@ -57,6 +60,14 @@ func startProxy(t *testing.T, backend string) *testProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveProxy(t, p)
+}
+
+func portOf(addr string) string { _, port, _ := net.SplitHostPort(addr); return port }
+
+// serveProxy serves p and its admin console on loopback until the test ends.
+func serveProxy(t *testing.T, p *proxy.Proxy) *testProxy {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
