@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -60,36 +61,83 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// proxyOverhead measures select-only throughput direct and through an
-// in-process pgverify proxy, alternating, median of repeat runs each.
-func proxyOverhead(ctx context.Context, c *pgcluster.Cluster, db string, repeat int) (direct, proxied float64, err error) {
+// overhead is select-only throughput (tps) direct and through each
+// forwarder, median of repeat alternating runs.
+type overhead struct {
+	direct, relay, proxied, bouncer float64
+}
+
+// proxyOverhead measures select-only throughput direct, through a bare
+// io.Copy relay (the floor any TCP proxy pays here), through an in-process
+// pgverify proxy and through PgBouncer (session pooling, the same one
+// server session per client the proxy keeps), alternating.
+func proxyOverhead(ctx context.Context, c *pgcluster.Cluster, db string, repeat int) (overhead, error) {
+	var o overhead
 	p, err := proxy.New(proxy.Config{Backend: c.DSN(db), MaxClients: 100})
 	if err != nil {
-		return 0, 0, err
+		return o, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		return o, err
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = p.Serve(pctx, l) }()
 	port := l.Addr().(*net.TCPAddr).Port
-	args := []string{"-n", "-S", "-c", "16", "-j", "2", "-T", "10", "-M", "simple"}
-	var d, pr []float64
-	for i := 0; i < repeat; i++ {
-		out, err := pgbenchRun(ctx, c.Port, "postgres", c.Password, db, args...)
-		if err != nil {
-			return 0, 0, err
-		}
-		d = append(d, tps(out))
-		out, err = pgbenchRun(ctx, port, "postgres", "", db, args...)
-		if err != nil {
-			return 0, 0, err
-		}
-		pr = append(pr, tps(out))
+	relay, err := startRelay(pctx, c.Port)
+	if err != nil {
+		return o, err
 	}
-	return median(d), median(pr), nil
+	b, err := pgcluster.StartPgBouncer(ctx, c, pgcluster.PgBouncerOptions{PoolMode: "session", DB: db})
+	if err != nil {
+		return o, err
+	}
+	defer b.Stop()
+	args := []string{"-n", "-S", "-c", "16", "-j", "2", "-T", "10", "-M", "simple"}
+	var d, rl, pr, pb []float64
+	for i := 0; i < repeat; i++ {
+		for _, m := range []struct {
+			port           int
+			user, password string
+			into           *[]float64
+		}{{c.Port, "postgres", c.Password, &d}, {relay, "postgres", c.Password, &rl}, {port, "postgres", "", &pr}, {b.Port, b.User, b.Password, &pb}} {
+			out, err := pgbenchRun(ctx, m.port, m.user, m.password, db, args...)
+			if err != nil {
+				return o, err
+			}
+			*m.into = append(*m.into, tps(out))
+		}
+	}
+	return overhead{direct: median(d), relay: median(rl), proxied: median(pr), bouncer: median(pb)}, nil
+}
+
+// startRelay copies bytes both ways between loopback clients and port,
+// with no protocol handling at all.
+func startRelay(ctx context.Context, port int) (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	context.AfterFunc(ctx, func() { l.Close() })
+	go func() {
+		for {
+			cc, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer cc.Close()
+				bc, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+				if err != nil {
+					return
+				}
+				go func() { _, _ = io.Copy(bc, cc); bc.Close() }()
+				_, _ = io.Copy(cc, bc)
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // manualPgBouncer runs the recipe by hand under pgbench TPC-B: PAUSE db,
@@ -207,10 +255,11 @@ func switchBench(ctx context.Context, src, tgt *pgcluster.Cluster, repeat int) e
 	if err := pgcluster.Subscribe(ctx, src, tgt, db, "pgb"); err != nil {
 		return err
 	}
-	direct, proxied, err := proxyOverhead(ctx, tgt, db, repeat)
+	ov, err := proxyOverhead(ctx, tgt, db, repeat)
 	if err != nil {
 		return err
 	}
+	direct, proxied := ov.direct, ov.proxied
 	var pauses, worsts []float64
 	fails := 0
 	for i := 0; i < repeat; i++ {
@@ -230,7 +279,9 @@ func switchBench(ctx context.Context, src, tgt *pgcluster.Cluster, repeat int) e
 	fmt.Println()
 	fmt.Printf("switch baselines, PG 13 -> PG 16, pgbench scale 1, median of %d\n", repeat)
 	fmt.Printf("%-34s %8.0f tps\n", "select-only 16 clients, direct", direct)
-	fmt.Printf("%-34s %8.0f tps = %.2f x direct (added latency %.0f us/query at 16 clients)\n", "select-only 16 clients, proxy", proxied, proxied/direct, 16e6/proxied-16e6/direct)
+	fmt.Printf("%-34s %8.0f tps = %.2f x direct (the floor of any proxy here)\n", "select-only 16 clients, io.Copy relay", ov.relay, ov.relay/direct)
+	fmt.Printf("%-34s %8.0f tps = %.2f x direct, %.2f x the relay (added latency %.0f us/query at 16 clients)\n", "select-only 16 clients, proxy", proxied, proxied/direct, proxied/ov.relay, 16e6/proxied-16e6/direct)
+	fmt.Printf("%-34s %8.0f tps = %.2f x direct\n", "select-only 16 clients, PgBouncer", ov.bouncer, ov.bouncer/direct)
 	fmt.Printf("%-34s %8.0f ms pause, worst transaction %.0f ms, %d failed (TPC-B 16 clients)\n", "manual PgBouncer recipe", median(pauses), median(worsts), fails)
 	check := func(name string, ok bool) {
 		s := "PASS"
@@ -240,5 +291,26 @@ func switchBench(ctx context.Context, src, tgt *pgcluster.Cluster, repeat int) e
 		fmt.Printf("target %-40s %s\n", name, s)
 	}
 	check("proxy >= 0.9 x direct select-only", proxied >= 0.9*direct)
+
+	drivers, err := fleetBench(ctx, src, tgt, role, password, repeat)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Printf("pgverify switch per driver (TPC-B, 16 clients in all, reverse replication, --gate none), median of %d, next to the manual recipe above\n", repeat)
+	fmt.Printf("%-34s %8.0f ms pause, worst transaction %.0f ms, %d failed\n", "manual PgBouncer recipe", median(pauses), median(worsts), fails)
+	for _, d := range drivers {
+		fmt.Printf("%-34s %8.0f ms pause, worst transaction %.0f ms, %d failed, %d committed not on the target\n", d.name, median(d.pauses), median(d.worst), d.failed, d.lost)
+	}
+	bound := map[string]float64{"1 pgverify proxy": 250, "3 pgverify proxies": 300, "2 PgBouncers": 500}
+	for _, d := range drivers {
+		if b, ok := bound[d.name]; ok {
+			check(fmt.Sprintf("%s pause <= %.0f ms median", d.name, b), median(d.pauses) <= b)
+		}
+		check(d.name+" 0 failed, 0 lost", d.failed == 0 && d.lost == 0)
+	}
+	for _, d := range drivers[:1] {
+		check(d.name+" worst transaction <= 500 ms", median(d.worst) <= 500)
+	}
 	return nil
 }
