@@ -80,14 +80,15 @@ func newFleet(t *testing.T, seconds int, appLease ...time.Duration) *fleetEnv {
 	ddl := "CREATE TABLE app_events (id bigserial PRIMARY KEY, worker int, n int)"
 	e.role = "app_" + e.db
 	for _, c := range []*pgcluster.Cluster{e.src, e.dst} {
-		if err := c.Exec(ctx, e.db, ddl+fmt.Sprintf("; CREATE ROLE %[1]s LOGIN PASSWORD 'same'; GRANT ALL ON ALL TABLES IN SCHEMA public TO %[1]s; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO %[1]s", e.role)); err != nil {
+		if err := c.Exec(ctx, e.db, ddl); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			_ = c.Exec(context.Background(), e.db, "DROP OWNED BY "+e.role)
-			_ = c.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+e.role)
-		})
 	}
+	drop, err := pgcluster.AppRole(ctx, e.db, e.role, "same", e.src, e.dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
 	if err := pgcluster.Subscribe(ctx, e.src, e.dst, e.db, e.db); err != nil {
 		t.Fatal(err)
 	}

@@ -193,21 +193,31 @@ func bouncerPair(t *testing.T) (src, dst *pgcluster.Cluster, db string, bouncer 
 	// PgBouncer logs in to whichever cluster is current with the userlist's
 	// password: the role must exist with the same password on both.
 	role := "app_" + db
-	for _, c := range []*pgcluster.Cluster{src, dst} {
-		if err := c.Exec(ctx, db, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'same-on-both'; GRANT ALL ON ALL TABLES IN SCHEMA public TO %s", role, role)); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = c.Exec(context.Background(), db, "DROP OWNED BY "+role)
-			_ = c.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+role)
-		})
+	drop, err := pgcluster.AppRole(ctx, db, role, "same-on-both", src, dst)
+	if err != nil {
+		t.Fatal(err)
 	}
-	bouncer, err := pgcluster.StartPgBouncer(ctx, src, pgcluster.PgBouncerOptions{DB: db, Users: map[string]string{role: "same-on-both"}})
+	t.Cleanup(drop)
+	bouncer, err = pgcluster.StartPgBouncer(ctx, src, pgcluster.PgBouncerOptions{DB: db, Users: map[string]string{role: "same-on-both"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bouncer.Stop() })
 	return src, dst, db, bouncer
+}
+
+// benchThrough runs 8 s of pgbench TPC-B (8 clients, extended) through
+// the PgBouncer; its result arrives on the channel.
+func benchThrough(ctx context.Context, t *testing.T, bouncer *pgcluster.PgBouncer, db string) <-chan benchResult {
+	done := make(chan benchResult, 1)
+	go func() {
+		r, err := pgbench(ctx, t, bouncer.Port, bouncer.User, bouncer.Password, db, "-n", "-c", "8", "-j", "2", "-T", "8", "-M", "extended")
+		if err != nil {
+			r.out += "\n" + err.Error()
+		}
+		done <- r
+	}()
+	return done
 }
 
 func TestPauseSwitchResumeUnderPgbench(t *testing.T) {
@@ -219,14 +229,7 @@ func TestPauseSwitchResumeUnderPgbench(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	done := make(chan benchResult, 1)
-	go func() {
-		r, err := pgbench(ctx, t, bouncer.Port, bouncer.User, bouncer.Password, db, "-n", "-c", "8", "-j", "2", "-T", "8", "-M", "extended")
-		if err != nil {
-			r.out += "\n" + err.Error()
-		}
-		done <- r
-	}()
+	done := benchThrough(ctx, t, bouncer, db)
 	time.Sleep(3 * time.Second)
 	t0 := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -448,14 +451,7 @@ func TestCoordinatorKilledDuringPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan benchResult, 1)
-	go func() {
-		r, err := pgbench(ctx, t, bouncer.Port, bouncer.User, bouncer.Password, db, "-n", "-c", "8", "-j", "2", "-T", "8", "-M", "extended")
-		if err != nil {
-			r.out += "\n" + err.Error()
-		}
-		done <- r
-	}()
+	done := benchThrough(ctx, t, bouncer, db)
 	time.Sleep(2 * time.Second)
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, "-test.run", "^$")

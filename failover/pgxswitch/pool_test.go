@@ -87,15 +87,11 @@ func TestSwitchUnderWriters(t *testing.T) {
 	// The application's own role, the same on both clusters: a switch sends
 	// no credentials, the pool keeps its own.
 	role := "app_" + db
-	for _, c := range []*pgcluster.Cluster{src, dst} {
-		if err := c.Exec(ctx, db, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'app-pw'; GRANT ALL ON ALL TABLES IN SCHEMA public TO %s; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO %s", role, role, role)); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = c.Exec(context.Background(), db, "DROP OWNED BY "+role)
-			_ = c.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+role)
-		})
+	drop, err := pgcluster.AppRole(ctx, db, role, "app-pw", src, dst)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(drop)
 	appDSN := fmt.Sprintf("postgres://%s:app-pw@127.0.0.1:%d/%s?sslmode=disable", role, src.Port, db)
 	p, err := New(ctx, appDSN, Options{Lease: 10 * time.Second})
 	if err != nil {

@@ -235,24 +235,15 @@ func switchBench(ctx context.Context, src, tgt *pgcluster.Cluster, repeat int) e
 		return fmt.Errorf("pgbench not installed: run make tools")
 	}
 	const db = "pgb"
+	// PgBouncer logs in to either cluster with the userlist's password: the
+	// same role on both.
 	role, password := "bench_app", "bench-app-pw"
 	for _, c := range []*pgcluster.Cluster{src, tgt} {
-		if err := c.CreateDB(ctx, db); err != nil {
+		if err := c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, password)); err != nil {
 			return err
 		}
 	}
-	if _, err := pgbenchRun(ctx, src.Port, "postgres", src.Password, db, "-i", "-q", "-s", "1"); err != nil {
-		return err
-	}
-	if _, err := pgbenchRun(ctx, tgt.Port, "postgres", tgt.Password, db, "-i", "-q", "-I", "dtp"); err != nil {
-		return err
-	}
-	for _, c := range []*pgcluster.Cluster{src, tgt} {
-		if err := c.Exec(ctx, db, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'; GRANT ALL ON ALL TABLES IN SCHEMA public TO %s", role, password, role)); err != nil {
-			return err
-		}
-	}
-	if err := pgcluster.Subscribe(ctx, src, tgt, db, "pgb"); err != nil {
+	if err := freshPair(ctx, src, tgt, db, role); err != nil {
 		return err
 	}
 	ov, err := proxyOverhead(ctx, tgt, db, repeat)
