@@ -46,29 +46,33 @@ func main() {
 	repeat := flag.Int("repeat", 3, "runs of each measurement (the median is reported)")
 	rangeRows := flag.Int("range-rows", 0, "pgverify --range-rows (0: its default)")
 	only := flag.String("only", "all", "tables, replicate or switch (one part alone), or all")
+	keep := flag.String("keep", "", "load the table, write both DSNs to this file (mode 0600) and leave the clusters running, for profiling by hand")
 	flag.Parse()
-	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows, *only); err != nil {
+	if err := run(*rows, *bin, *jobs, *repeat, *rangeRows, *only, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int, bin string, jobs, repeat, rangeRows int, only string) error {
+func run(rows int, bin string, jobs, repeat, rangeRows int, only, keep string) (err error) {
 	ctx := context.Background()
 	bin, _ = filepath.Abs(bin)
 	settings := map[string]string{"max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"}
 	var src, tgt *pgcluster.Cluster
 	var g errgroup.Group
 	g.Go(func() (err error) {
-		src, err = pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "bench-src", Settings: settings})
+		src, err = pgcluster.Start(ctx, pgcluster.Options{Major: 13, Name: "bench-src", Settings: settings, Keep: keep != ""})
 		return err
 	})
 	g.Go(func() (err error) {
-		tgt, err = pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "bench-tgt", Settings: settings})
+		tgt, err = pgcluster.Start(ctx, pgcluster.Options{Major: 16, Name: "bench-tgt", Settings: settings, Keep: keep != ""})
 		return err
 	})
-	err := g.Wait()
+	err = g.Wait()
 	defer func() {
+		if keep != "" && err == nil {
+			return
+		}
 		for _, c := range []*pgcluster.Cluster{src, tgt} {
 			if c != nil {
 				_ = c.Stop()
@@ -125,6 +129,15 @@ func run(rows int, bin string, jobs, repeat, rangeRows int, only string) error {
 	fmt.Printf("loaded in %s: %s per side; live subscription PG %d -> PG %d\n\n", time.Since(t0).Round(time.Second), size, src.Major, tgt.Major)
 	if only == "replicate" {
 		return replicateBench(ctx, bin, src, tgt)
+	}
+	if keep != "" {
+		// The DSNs hold the clusters' passwords: a private file, not stdout.
+		dsns := fmt.Sprintf("SRC=%s\nTGT=%s\n# stop: %s/pg_ctl -D %s stop; %s/pg_ctl -D %s stop (as the postgres user)\n",
+			src.DSN("bench"), tgt.DSN("bench"), src.BinDir, src.DataDir(), tgt.BinDir, tgt.DataDir())
+		if err = os.WriteFile(keep, []byte(dsns), 0o600); err == nil {
+			fmt.Printf("clusters left running; DSNs in %s\n", keep)
+		}
+		return err
 	}
 
 	both := func(sql string) func() error {
