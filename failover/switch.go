@@ -238,6 +238,8 @@ type run struct {
 	mu       sync.Mutex // Steps and Result, from concurrent steps
 	subs     []sub
 	srcPID   []int
+	wit      *witness // nil: the fence has only the cluster-wide xid proof
+	fenceLSN string   // the source's WAL insert position at the fence
 }
 
 // Run carries out the switch. It returns an error (an *Err) only when the
@@ -278,6 +280,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return r.res, nil
 	}
 	r.prewarm(ctx)
+	r.openWitness(ctx)
 	if opts.beforePause != nil {
 		opts.beforePause()
 	}
@@ -385,6 +388,7 @@ func (r *run) connect(ctx context.Context) error {
 }
 
 func (r *run) close() {
+	r.wit.close()
 	for _, c := range []*pgx.Conn{r.src, r.tgt, r.poll, r.seqSrc, r.seqTgt} {
 		if c != nil {
 			_ = c.Close(context.Background())
@@ -709,13 +713,35 @@ func (r *run) gate(ctx context.Context, src, dst string) (string, error) {
 // checkTargetConns opens new sessions on the target and checks it has room
 // for every client of the proxies.
 func (r *run) checkTargetConns(ctx context.Context) (string, error) {
+	var db string
+	if err := r.src.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
 	clients := 0
+	var others []string
 	for _, d := range r.opts.Drivers {
 		cs, err := d.Clients(ctx)
 		if err != nil {
 			return "", err
 		}
 		clients += len(cs)
+		// A proxy passes each client's own database name on: clients of
+		// another database would be moved without that database being
+		// replicated or verified. (Drivers that do not report it leave
+		// Database empty.)
+		seen := map[string]int{}
+		for _, c := range cs {
+			if c.Database != "" && c.Database != db {
+				seen[c.Database]++
+			}
+		}
+		for name, n := range seen {
+			others = append(others, fmt.Sprintf("%s has %d client(s) of database %q", d.Name(), n, name))
+		}
+	}
+	if len(others) > 0 {
+		sort.Strings(others)
+		return "", fmt.Errorf("the switch replicates and verifies database %q only, but %s; switch each database on its own proxy", db, strings.Join(others, "; "))
 	}
 	to := r.opts.Conn
 	to.Role = "target"
@@ -946,6 +972,10 @@ func (r *run) pause(parent context.Context) bool {
 	if !r.step(PhasePause, "catch-up", func() (string, error) { d, err := r.catchUp(ctx, xmax); return d, within(err) }) {
 		return fail()
 	}
+	// Its work is done: ending the session drops the slot, so it holds
+	// back no catalog rows.
+	r.wit.close()
+	r.wit = nil
 	// Sequences (source sessions read, target setval) and the reverse
 	// replication (target publication, source subscription) touch nothing
 	// of each other: run them at once, on their own sessions.
@@ -1121,6 +1151,7 @@ func (r *run) fence(ctx context.Context) (uint64, string, error) {
 		}
 	}
 	r.res.Writers = writers
+	r.fenceLSN = l1
 	switch {
 	case len(writers) > 0:
 		names := make([]string, len(writers))
@@ -1130,10 +1161,14 @@ func (r *run) fence(ctx context.Context) (uint64, string, error) {
 		return 0, "", fmt.Errorf("%d session(s) write to the source outside the proxies: %s", len(writers), strings.Join(names, "; "))
 	case len(prepared) > 0:
 		return 0, "", fmt.Errorf("%d prepared transaction(s) on the source (%s): commit or roll them back first", len(prepared), strings.Join(prepared, ", "))
-	case x2 != x1:
+	case x2 != x1 && r.wit == nil:
 		return 0, "", fmt.Errorf("transactions started on the source during the fence (next xid %d → %d) outside the proxies", x1, x2)
 	}
 	detail := fmt.Sprintf("no other writer; next xid %d stable", x1)
+	if x2 != x1 {
+		// Another database or autovacuum: the witness decides at catch-up.
+		detail = fmt.Sprintf("no other writer in a transaction; next xid moved %d → %d elsewhere on the cluster (the witness slot checks the published tables at catch-up)", x1, x2)
+	}
 	if l1 != l2 {
 		detail += fmt.Sprintf("; WAL moved %s → %s without a transaction (background activity)", l1, l2)
 	} else {
@@ -1142,12 +1177,15 @@ func (r *run) fence(ctx context.Context) (uint64, string, error) {
 	return x1, detail, nil
 }
 
-// writers lists client sessions other than ours holding a transaction id.
+// writers lists client sessions of this database other than ours holding
+// a transaction id. Sessions of other databases on the cluster are not
+// this switch's business: their writes are neither replicated nor moved.
 func (r *run) writers(ctx context.Context, c *pgx.Conn) ([]Writer, error) {
 	rows, err := c.Query(ctx, `SELECT pid, coalesce(usename::text, ''), coalesce(application_name, ''), coalesce(client_addr::text, ''),
 		backend_xid::text, coalesce(state, ''), left(coalesce(query, ''), 200)
 		FROM pg_catalog.pg_stat_activity
-		WHERE backend_xid IS NOT NULL AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND pid <> ALL($1)
+		WHERE backend_xid IS NOT NULL AND backend_type = 'client backend' AND datname = current_database()
+			AND pid <> pg_backend_pid() AND pid <> ALL($1)
 		ORDER BY pid`, r.srcPID)
 	if err != nil {
 		return nil, fmt.Errorf("reading pg_stat_activity: %w", err)
@@ -1177,10 +1215,25 @@ func (r *run) catchUp(ctx context.Context, xmax uint64) (string, error) {
 	if err := r.src.QueryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&next); err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
+	witnessed := ""
 	if xid != xmax || next != xid+1 {
-		ws, _ := r.writers(ctx, r.src)
-		r.res.Writers = ws
-		return "", fmt.Errorf("another transaction took an xid on the source after the fence (fence next xid %d, marker xid %d, now %d)", xmax, xid, next)
+		if r.wit == nil {
+			ws, _ := r.writers(ctx, r.src)
+			r.res.Writers = ws
+			return "", fmt.Errorf("another transaction took an xid on the source after the fence (fence next xid %d, marker xid %d, now %d)", xmax, xid, next)
+		}
+		t1 := time.Now()
+		foreign, err := r.wit.changesAfter(ctx, r.fenceLSN, xid)
+		if err != nil {
+			return "", fmt.Errorf("source: %w", err)
+		}
+		if len(foreign) > 0 {
+			ws, _ := r.writers(ctx, r.src)
+			r.res.Writers = ws
+			return "", fmt.Errorf("%d transaction(s) outside the proxies changed published tables on the source after the fence: %s", len(foreign), describeForeign(foreign))
+		}
+		witnessed = fmt.Sprintf("; %d xid(s) taken elsewhere on the cluster since the fence, none changed a published table (witness decoded in %s)",
+			next-xmax-1, time.Since(t1).Round(time.Microsecond))
 	}
 	written := time.Since(t0)
 	if err := r.waitMarkers(ctx); err != nil {
@@ -1226,8 +1279,8 @@ func (r *run) catchUp(ctx context.Context, xmax uint64) (string, error) {
 	if !durable {
 		return "", fmt.Errorf("target: WAL not flushed up to %s", applied)
 	}
-	return fmt.Sprintf("marker xid %d written in %s, applied on the target after %s, flushed to %s", xid,
-		written.Round(time.Microsecond), seen.Round(time.Microsecond), applied), nil
+	return fmt.Sprintf("marker xid %d written in %s, applied on the target after %s, flushed to %s%s", xid,
+		written.Round(time.Microsecond), seen.Round(time.Microsecond), applied, witnessed), nil
 }
 
 func (r *run) syncSequences(ctx context.Context) (string, error) {
