@@ -1167,7 +1167,7 @@ func (r *run) fence(ctx context.Context) (uint64, string, error) {
 	detail := fmt.Sprintf("no other writer; next xid %d stable", x1)
 	if x2 != x1 {
 		// Another database or autovacuum: the witness decides at catch-up.
-		detail = fmt.Sprintf("no other writer in a transaction; next xid moved %d → %d elsewhere on the cluster (the witness slot checks the published tables at catch-up)", x1, x2)
+		detail = fmt.Sprintf("no other writer in a transaction; next xid moved %d → %d elsewhere on the cluster (the witness slot checks this database's tables at catch-up)", x1, x2)
 	}
 	if l1 != l2 {
 		detail += fmt.Sprintf("; WAL moved %s → %s without a transaction (background activity)", l1, l2)
@@ -1223,16 +1223,29 @@ func (r *run) catchUp(ctx context.Context, xmax uint64) (string, error) {
 			return "", fmt.Errorf("another transaction took an xid on the source after the fence (fence next xid %d, marker xid %d, now %d)", xmax, xid, next)
 		}
 		t1 := time.Now()
+		// A transaction begun after the fence and still open is not in
+		// the decoded WAL yet: it holds an xid, so look for it first.
+		ws, err := r.writers(ctx, r.src)
+		if err != nil {
+			return "", err
+		}
+		if len(ws) > 0 {
+			r.res.Writers = ws
+			names := make([]string, len(ws))
+			for i, w := range ws {
+				names[i] = w.String()
+			}
+			return "", fmt.Errorf("%d session(s) began writing to the source after the fence, outside the proxies: %s", len(ws), strings.Join(names, "; "))
+		}
 		foreign, err := r.wit.changesAfter(ctx, r.fenceLSN, xid)
 		if err != nil {
 			return "", fmt.Errorf("source: %w", err)
 		}
 		if len(foreign) > 0 {
-			ws, _ := r.writers(ctx, r.src)
-			r.res.Writers = ws
-			return "", fmt.Errorf("%d transaction(s) outside the proxies changed published tables on the source after the fence: %s", len(foreign), describeForeign(foreign))
+			r.res.Writers, _ = r.writers(ctx, r.src)
+			return "", fmt.Errorf("%d transaction(s) outside the proxies changed tables on the source after the fence: %s", len(foreign), describeForeign(foreign))
 		}
-		witnessed = fmt.Sprintf("; %d xid(s) taken elsewhere on the cluster since the fence, none changed a published table (witness decoded in %s)",
+		witnessed = fmt.Sprintf("; %d xid(s) taken elsewhere on the cluster since the fence, none changed a table of this database (witness decoded in %s)",
 			next-xmax-1, time.Since(t1).Round(time.Microsecond))
 	}
 	written := time.Since(t0)

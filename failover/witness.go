@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgverify/pgverify/internal/dbconn"
 )
@@ -20,18 +22,23 @@ import (
 // ANALYZE (it updates pg_statistic, so it takes an xid), moves it too, and
 // on a busy cluster would roll every switch back. The witness settles
 // those cases exactly: a temporary logical slot on the source, created
-// just before the pause, decodes with pgoutput what the forward
-// publications carry; any transaction other than the marker that changed
-// a published table after the fence is a writer outside the proxies.
+// just before the pause, decodes what was written to this database; any
+// transaction other than the marker that changed a table after the fence
+// is a writer outside the proxies. Catalog-only transactions (ANALYZE)
+// and other databases decode to nothing.
 //
-// The slot is temporary (dropped when its session ends) and lives only
-// through the pause; decoding runs only when the fast proof fails.
+// test_decoding (contrib, present wherever the server's contrib is) shows
+// a change to any table of the database; pgoutput, the fallback, only to
+// published ones. The slot is temporary (dropped when its session ends)
+// and lives only through the pause; decoding runs only when the fast
+// proof fails.
 
 // witness is the temporary slot and the session that owns it.
 type witness struct {
-	conn *pgx.Conn
-	slot string
-	pubs string // the publication_names option, each name quoted
+	conn   *pgx.Conn
+	slot   string
+	plugin string // test_decoding (every table), or pgoutput (published tables) where contrib is missing
+	pubs   string // the publication_names option, each name quoted
 }
 
 // foreignTx is a transaction the witness saw change a published table.
@@ -55,7 +62,10 @@ func (r *run) openWitness(ctx context.Context) {
 		s.Detail = dbconn.Redact(err.Error()) + " (the fence proves the source idle by its cluster-wide next xid alone: other databases and autovacuum can roll the switch back)"
 	} else {
 		r.wit = w
-		s.Detail = "temporary logical slot " + w.slot + " on the source (pgoutput, publications " + w.pubs + ")"
+		s.Detail = "temporary logical slot " + w.slot + " on the source (" + w.plugin + ")"
+		if w.plugin == "pgoutput" {
+			s.Detail = "temporary logical slot " + w.slot + " on the source (pgoutput: test_decoding is not installed, so writes to tables outside publications " + w.pubs + " are not seen)"
+		}
 	}
 	r.mu.Lock()
 	r.res.Steps = append(r.res.Steps, s)
@@ -89,7 +99,17 @@ func (r *run) createWitness(ctx context.Context) (*witness, error) {
 		w.close()
 		return nil, fmt.Errorf("witness session: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot($1, 'pgoutput', true)", w.slot); err != nil {
+	// test_decoding sees a write to any table of the database, published
+	// or not; pgoutput, built into the server, only the published ones.
+	for _, plugin := range []string{"test_decoding", "pgoutput"} {
+		w.plugin = plugin
+		_, err = conn.Exec(ctx, "SELECT pg_catalog.pg_create_logical_replication_slot($1, $2, true)", w.slot, plugin)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "58P01" { // undefined_file: the plugin is not installed
+			break
+		}
+	}
+	if err != nil {
 		w.close()
 		return nil, fmt.Errorf("creating the witness slot: %w", err)
 	}
@@ -103,85 +123,133 @@ func (w *witness) close() {
 }
 
 // changesAfter decodes the slot up to the end of WAL and returns every
-// transaction but skipXID that changed a published table with a commit
-// after lsn.
+// committed transaction but skipXID that changed a table (test_decoding:
+// any table of the database; pgoutput: a published one) and whose commit
+// record ends after lsn, i.e. was written after the fence read it.
 func (w *witness) changesAfter(ctx context.Context, lsn string, skipXID uint64) ([]foreignTx, error) {
 	after, err := parseLSN(lsn)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := w.conn.Query(ctx, `SELECT xid::text, data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, NULL, NULL,
-		'proto_version', '1', 'publication_names', $2)`, w.slot, w.pubs)
+	// The lsn column of a commit is the end of its commit record.
+	q := `SELECT lsn::text, xid::text, pg_catalog.convert_to(data, 'UTF8') FROM pg_catalog.pg_logical_slot_peek_changes($1, NULL, NULL,
+		'skip-empty-xacts', '1', 'include-xids', '1')`
+	args := []any{w.slot}
+	if w.plugin == "pgoutput" {
+		q = `SELECT lsn::text, xid::text, data FROM pg_catalog.pg_logical_slot_peek_binary_changes($1, NULL, NULL,
+		'proto_version', '1', 'publication_names', $2)`
+		args = append(args, w.pubs)
+	}
+	rows, err := w.conn.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("decoding the witness slot: %w", err)
 	}
 	defer rows.Close()
 	names := map[uint32]string{}
-	open := map[string]map[uint32]bool{} // xid → relations changed
+	open := map[string]map[string]bool{} // xid → tables changed
+	touch := func(xid, table string) {
+		if open[xid] == nil {
+			open[xid] = map[string]bool{}
+		}
+		open[xid][table] = true
+	}
 	var out []foreignTx
 	skip := strconv.FormatUint(skipXID, 10)
 	for rows.Next() {
-		var xid string
+		var at, xid string
 		var data []byte
-		if err := rows.Scan(&xid, &data); err != nil {
+		if err := rows.Scan(&at, &xid, &data); err != nil {
 			return nil, fmt.Errorf("decoding the witness slot: %w", err)
 		}
-		if len(data) == 0 {
+		commit := false
+		if w.plugin == "pgoutput" {
+			commit = pgoutputMsg(data, xid, names, touch)
+		} else {
+			commit = testDecodingMsg(string(data), xid, touch)
+		}
+		if !commit {
 			continue
 		}
-		switch data[0] {
-		case 'R':
-			if oid, ns, name, ok := relationMsg(data); ok {
-				names[oid] = pgx.Identifier{ns, name}.Sanitize()
-			}
-		case 'I', 'U', 'D':
-			if len(data) >= 5 {
-				rel := binary.BigEndian.Uint32(data[1:5])
-				if open[xid] == nil {
-					open[xid] = map[uint32]bool{}
-				}
-				open[xid][rel] = true
-			}
-		case 'T':
-			// nrels int32, options int8, then nrels oids.
-			if len(data) >= 6 {
-				n := int(binary.BigEndian.Uint32(data[1:5]))
-				for i := 0; i < n && 6+4*i+4 <= len(data); i++ {
-					if open[xid] == nil {
-						open[xid] = map[uint32]bool{}
-					}
-					open[xid][binary.BigEndian.Uint32(data[6+4*i:])] = true
-				}
-			}
-		case 'C':
-			// flags int8, commit LSN int64, end LSN int64, timestamp.
-			rels := open[xid]
-			delete(open, xid)
-			if len(data) < 10 || len(rels) == 0 || xid == skip {
-				continue
-			}
-			commit := binary.BigEndian.Uint64(data[2:10])
-			// The commit record's start: one inserted after the fence read
-			// its insert position starts at or past it.
-			if commit < after {
-				continue
-			}
-			ft := foreignTx{XID: xid, Commit: commit}
-			for rel := range rels {
-				n := names[rel]
-				if n == "" {
-					n = "oid " + strconv.FormatUint(uint64(rel), 10)
-				}
-				ft.Tables = append(ft.Tables, n)
-			}
-			sort.Strings(ft.Tables)
-			out = append(out, ft)
+		tables := open[xid]
+		delete(open, xid)
+		end, err := parseLSN(at)
+		if err != nil {
+			return nil, err
 		}
+		if len(tables) == 0 || xid == skip || end <= after {
+			continue
+		}
+		ft := foreignTx{XID: xid, Commit: end}
+		for t := range tables {
+			ft.Tables = append(ft.Tables, t)
+		}
+		sort.Strings(ft.Tables)
+		out = append(out, ft)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("decoding the witness slot: %w", err)
 	}
 	return out, nil
+}
+
+// testDecodingMsg reads one line of test_decoding output; it reports
+// whether the line is a commit.
+func testDecodingMsg(line, xid string, touch func(xid, table string)) bool {
+	if strings.HasPrefix(line, "COMMIT") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(line, "table ")
+	if !ok {
+		return false
+	}
+	// "table public.t: INSERT: id[integer]:1": the name is quoted where it
+	// needs to be, so the first action marker ends it.
+	cut := -1
+	for _, a := range []string{": INSERT:", ": UPDATE:", ": DELETE:", ": TRUNCATE:"} {
+		if i := strings.Index(rest, a); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		rest = rest[:cut]
+	}
+	touch(xid, rest)
+	return false
+}
+
+// pgoutputMsg reads one pgoutput (protocol 1) message; it reports whether
+// the message is a commit.
+func pgoutputMsg(data []byte, xid string, names map[uint32]string, touch func(xid, table string)) bool {
+	if len(data) == 0 {
+		return false
+	}
+	name := func(oid uint32) string {
+		if n, ok := names[oid]; ok {
+			return n
+		}
+		return "oid " + strconv.FormatUint(uint64(oid), 10)
+	}
+	switch data[0] {
+	case 'C':
+		return true
+	case 'R':
+		if oid, ns, rel, ok := relationMsg(data); ok {
+			names[oid] = pgx.Identifier{ns, rel}.Sanitize()
+		}
+	case 'I', 'U', 'D':
+		if len(data) >= 5 {
+			touch(xid, name(binary.BigEndian.Uint32(data[1:5])))
+		}
+	case 'T':
+		// nrels int32, options int8, then nrels oids.
+		if len(data) >= 6 {
+			n := int(binary.BigEndian.Uint32(data[1:5]))
+			for i := 0; i < n && 6+4*i+4 <= len(data); i++ {
+				touch(xid, name(binary.BigEndian.Uint32(data[6+4*i:])))
+			}
+		}
+	}
+	return false
 }
 
 // relationMsg reads a pgoutput Relation message's oid, namespace and name.
