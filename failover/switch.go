@@ -494,7 +494,19 @@ func (r *run) before(ctx context.Context) bool {
 func (r *run) checkLink(ctx context.Context) (string, error) {
 	for _, s := range r.subs {
 		if !s.enabled {
-			return "", fmt.Errorf("subscription %s is disabled", s.name)
+			var interrupted bool
+			if err := r.src.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_subscription WHERE subname = $1)`, ReverseName).Scan(&interrupted); err != nil {
+				return "", fmt.Errorf("source: %w", err)
+			}
+			if interrupted {
+				// What a lease-ended pause leaves: the coordinator died after
+				// the reverse step; the members resumed on the source.
+				rev := pgx.Identifier{ReverseName}.Sanitize()
+				return "", fmt.Errorf("subscription %s is disabled and the source has a %s subscription: an earlier switch stopped inside its pause and its members resumed on the source; "+
+					"if the clients write to the source, run ALTER SUBSCRIPTION %s ENABLE on the target, DROP SUBSCRIPTION %s on the source and DROP PUBLICATION %s on the target, then switch again",
+					s.name, ReverseName, pgx.Identifier{s.name}.Sanitize(), rev, rev)
+			}
+			return "", fmt.Errorf("subscription %s is disabled: ALTER SUBSCRIPTION %s ENABLE on the target", s.name, pgx.Identifier{s.name}.Sanitize())
 		}
 		var active bool
 		if err := r.src.QueryRow(ctx, `SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, s.slot).Scan(&active); err != nil {

@@ -151,3 +151,72 @@ func TestSwitchRefusesOtherDatabaseClients(t *testing.T) {
 		t.Errorf("paused %s before refusing", res.Pause)
 	}
 }
+
+// TestSwitchAfterInterruptedPause: a coordinator that died inside the
+// pause after the reverse step leaves the forward subscription disabled
+// and pgverify_reverse on both clusters. The next switch refuses with the
+// three statements that undo it, and is ready once they have run.
+func TestSwitchAfterInterruptedPause(t *testing.T) {
+	pr := newPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fwd := pgx.Identifier{"fwd_" + pr.db}.Sanitize()
+	if err := pr.tgt.Exec(ctx, pr.db, "ALTER SUBSCRIPTION "+fwd+" DISABLE; CREATE PUBLICATION pgverify_reverse FOR ALL TABLES"); err != nil {
+		t.Fatal(err)
+	}
+	// CREATE SUBSCRIPTION takes no parameters: the server quotes the
+	// conninfo, as the switch's reverse step does.
+	sc, err := pr.src.Connect(ctx, pr.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close(context.Background())
+	var stmt string
+	if err := sc.QueryRow(ctx, "SELECT format('CREATE SUBSCRIPTION pgverify_reverse CONNECTION %L PUBLICATION pgverify_reverse WITH (copy_data = false)', $1::text)",
+		pr.tgt.ConnInfo(pr.db)).Scan(&stmt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Exec(ctx, stmt); err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, pr.src.DSN(pr.db))
+	con := openConsole(t, p)
+	opts := switchOpts(pr, con)
+	opts.Gate, opts.DryRun = GateNone, true
+	res, err := Run(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logSteps(t, res)
+	want := []string{"ALTER SUBSCRIPTION " + fwd + " ENABLE on the target", `DROP SUBSCRIPTION "pgverify_reverse" on the source`, `DROP PUBLICATION "pgverify_reverse" on the target`}
+	if res.Outcome != OutcomeAborted || res.FailedStep != "link" {
+		t.Fatalf("outcome %s at %q: %s; want aborted at link", res.Outcome, res.FailedStep, res.Reason)
+	}
+	for _, w := range want {
+		if !strings.Contains(res.Reason, w) {
+			t.Errorf("reason lacks %q: %s", w, res.Reason)
+		}
+	}
+	// Run what it says.
+	if err := pr.tgt.Exec(ctx, pr.db, "ALTER SUBSCRIPTION "+fwd+" ENABLE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.src.Exec(ctx, pr.db, `DROP SUBSCRIPTION "pgverify_reverse"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.tgt.Exec(ctx, pr.db, `DROP PUBLICATION "pgverify_reverse"`); err != nil {
+		t.Fatal(err)
+	}
+	// The forward walsender comes back within a few seconds.
+	var last *Result
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if last, err = Run(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		if last.Outcome == OutcomeReady {
+			return
+		}
+	}
+	logSteps(t, last)
+	t.Fatalf("not ready after the fix: %s at %q: %s", last.Outcome, last.FailedStep, last.Reason)
+}
