@@ -88,6 +88,7 @@ func ciRenderers(t *testing.T) map[string]func(Format, io.Writer) error {
 			return LintMarkdown(w, lr, true)
 		},
 		"preflight": func(f Format, w io.Writer) error { return Preflight(w, f, preflightFixture()) },
+		"replicate": func(f Format, w io.Writer) error { return Replicate(w, f, replicateFixture()) },
 	}
 }
 

@@ -135,10 +135,78 @@ func ReplicateDocument(r *replicate.Result) ReplicateJSON {
 
 // Replicate renders a replicate result as text or JSON.
 func Replicate(w io.Writer, f Format, r *replicate.Result) error {
-	if f == JSON {
+	switch f {
+	case JSON:
 		return writeJSON(w, ReplicateDocument(r))
+	case JUnit:
+		return writeJUnit(w, replicateCI(r))
+	case Markdown:
+		return writeMarkdown(w, replicateCI(r))
 	}
 	return replicateText(w, r)
+}
+
+// replicateVerdictLine is the text report's last line.
+func replicateVerdictLine(r *replicate.Result) string {
+	passed := 0
+	for _, g := range r.Gates {
+		if g.Verdict == replicate.Pass {
+			passed++
+		}
+	}
+	return fmt.Sprintf("%s: %d of %d gate(s) passed (source %s, target %s, %s)", r.Verdict(), passed, len(r.Gates),
+		versionString(r.Source.Version), versionString(r.Target.Version), roundDur(r.Duration))
+}
+
+// replicateCI: one case per step and per gate, and the diagnosis.
+func replicateCI(r *replicate.Result) *ciReport {
+	c := &ciReport{
+		Command: "pgverify replicate", Class: "pgverify.replicate", Outcome: NewOutcome(r.Verdict()),
+		Verdict: replicateVerdictLine(r), Lines: r.Notes, Time: r.Duration,
+		Properties: [][2]string{{"source_version", versionString(r.Source.Version)}, {"target_version", versionString(r.Target.Version)},
+			{"database", r.Target.Database}, {"plan", fmt.Sprint(r.Plan)}},
+		Header: []string{"Kind", "Name", "Status", "Time", "What"},
+	}
+	if len(r.Plumbing) > 0 {
+		c.Lines = append(append([]string(nil), c.Lines...), "replication objects (not schema differences): "+strings.Join(r.Plumbing, "; "))
+	}
+	for _, s := range r.Steps {
+		k := ciCase{Name: "step " + s.Name, Class: "step", Time: s.Duration, Kind: string(s.Status), Status: ciPass}
+		switch s.Status {
+		case replicate.StepFailed:
+			k.Status, k.Message = ciFail, s.Detail
+		case replicate.StepPlanned:
+			k.Status, k.Message = ciSkip, s.Detail
+		}
+		if k.Message == "" {
+			k.Details = []string{s.Detail}
+		}
+		k.Cells = []string{"step", s.Name, stepLabel(s.Status), roundDur(s.Duration), s.Detail}
+		c.Cases = append(c.Cases, k)
+	}
+	for _, g := range r.Gates {
+		k := ciCase{Name: "gate " + g.Name, Class: "gate", Time: g.Duration, Kind: string(g.Verdict), Details: g.Details}
+		switch g.Verdict {
+		case replicate.Pass:
+			k.Status = ciPass
+		case replicate.Fail:
+			k.Status, k.Message = ciFail, g.Summary
+		default:
+			k.Status, k.Message = ciError, g.Summary
+		}
+		k.Cells = []string{"gate", g.Name, string(g.Verdict), roundDur(g.Duration), g.Summary}
+		c.Cases = append(c.Cases, k)
+	}
+	if d := r.Diagnosis; d != nil {
+		k := ciCase{Name: "initial sync of " + d.Table, Class: "diagnosis", Kind: d.Cause, Status: ciFail,
+			Message: d.Table + " does not sync: " + d.Cause, Details: []string{d.Detail, "fix: " + d.Fix}}
+		if d.Evidence != "" {
+			k.Details = append(k.Details, "evidence: "+d.Evidence)
+		}
+		k.Cells = []string{"diagnosis", d.Table, "fail", "", d.Cause + ": " + d.Detail + "; fix: " + d.Fix}
+		c.Cases = append(c.Cases, k)
+	}
+	return c
 }
 
 func stepLabel(s replicate.StepStatus) string {
@@ -184,14 +252,7 @@ func replicateText(w io.Writer, r *replicate.Result) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
-	passed := 0
-	for _, g := range r.Gates {
-		if g.Verdict == replicate.Pass {
-			passed++
-		}
-	}
-	fmt.Fprintf(&b, "\n%s: %d of %d gate(s) passed (source %s, target %s, %s)\n", r.Verdict(), passed, len(r.Gates),
-		versionString(r.Source.Version), versionString(r.Target.Version), roundDur(r.Duration))
+	fmt.Fprintf(&b, "\n%s\n", replicateVerdictLine(r))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

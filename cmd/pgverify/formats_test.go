@@ -7,10 +7,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Every verifying command takes the CI formats; schema lint adds SARIF.
+// Every verifying command (and replicate, whose gates verify) takes the
+// CI formats; schema lint adds SARIF.
 func TestEveryVerifyingCommandHasTheCIFormats(t *testing.T) {
 	root := newRootCmd()
-	for _, path := range []string{"tables", "sample", "watermark", "sequences", "schema diff", "schema lint", "preflight"} {
+	for _, path := range []string{"tables", "sample", "watermark", "sequences", "schema diff", "schema lint", "preflight", "replicate"} {
 		cmd, _, err := root.Find(strings.Fields(path))
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +43,7 @@ func TestEveryVerifyingCommandHasTheCIFormats(t *testing.T) {
 // text for them: they come with an adapter in report/ci.go.
 func TestOnlyCommandsWithAdaptersTakeTheCIFormats(t *testing.T) {
 	have := map[string]bool{"pgverify tables": true, "pgverify sample": true, "pgverify watermark": true, "pgverify sequences": true,
-		"pgverify schema diff": true, "pgverify schema lint": true, "pgverify preflight": true}
+		"pgverify schema diff": true, "pgverify schema lint": true, "pgverify preflight": true, "pgverify replicate": true}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if f := c.Flags().Lookup("format"); f != nil && !have[c.CommandPath()] {

@@ -68,7 +68,7 @@ Exit status: 0 every gate passed, 1 a gate failed or a diagnosis was made,
 		},
 	}
 	opts.Conn.register(cmd, true)
-	opts.Out.register(cmd)
+	opts.Out.register(cmd, report.VerifyFormats...)
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Tables, "table", "t", nil, "replicate only tables matching schema.name (glob; repeatable)")
 	f.StringArrayVar(&opts.Exclude, "exclude", nil, "skip tables matching schema.name (glob; repeatable)")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,31 @@ INSERT INTO public.items SELECT g, 'c' || g FROM generate_series(1, 100) g;`); e
 	}
 	if doc.Summary.Verdict != "fail" || doc.Gates[len(doc.Gates)-1].Name != "lint" || doc.Gates[len(doc.Gates)-1].Verdict != "fail" {
 		t.Errorf("json: %+v", doc)
+	}
+
+	// The same stop, for CI: the lint gate is a failing test case.
+	code, out, stderr = runCLI(append(args, "--format", "junit")...)
+	if code != 1 {
+		t.Fatalf("lint gate, junit: exit %d, stderr %s", code, stderr)
+	}
+	var suites struct {
+		Failures int `xml:"failures,attr"`
+		Cases    []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"failure"`
+		} `xml:"testsuite>testcase"`
+	}
+	if err := xml.Unmarshal([]byte(out), &suites); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var lintFailed bool
+	for _, c := range suites.Cases {
+		lintFailed = lintFailed || (c.Name == "gate lint" && c.Failure != nil)
+	}
+	if !lintFailed || suites.Failures == 0 || strings.Contains(out, src.Password) {
+		t.Errorf("junit: lint gate not a failing case, or the password shows:\n%s", out)
 	}
 
 	report := filepath.Join(t.TempDir(), "report.txt")
