@@ -59,6 +59,7 @@ func writeLoop(t *testing.T, dsn, setup, insert string) *atomic.Int64 {
 func TestSwitchBusyNeighbourDatabase(t *testing.T) {
 	var writes *atomic.Int64
 	pr, res, b := benchSwitch(t, 4, 10*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		o.Gate = GateNone // the fence is under test; keep the pause inside the run
 		other := clusters.NewDB(t, pr.src, "neighbour")
 		writes = writeLoop(t, pr.src.DSN(other)+"&application_name=neighbour", "CREATE TABLE busy (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())",
 			"INSERT INTO busy DEFAULT VALUES")
@@ -98,6 +99,7 @@ func TestSwitchBusyNeighbourDatabase(t *testing.T) {
 func TestSwitchRollbackFastBypassWriter(t *testing.T) {
 	var writes *atomic.Int64
 	pr, res, b := benchSwitch(t, 4, 10*time.Second, "prepared", func(o *Options, pr *pair, p *testProxy) {
+		o.Gate = GateNone // the fence is under test; keep the pause inside the run
 		SetBeforePause(o, func() {
 			writes = writeLoop(t, pr.src.DSN(pr.db)+"&application_name=bypass", "", "INSERT INTO seqtest (aid) VALUES (0)")
 		})
